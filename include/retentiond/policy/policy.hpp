@@ -1,0 +1,58 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "retentiond/policy/duration.hpp"
+#include "retentiond/sql/identifier.hpp"
+
+namespace retentiond {
+
+/// A retention policy as stored in `<schema>.policies` (PRODUCT.md "Policies").
+struct Policy {
+  std::string id;
+  QualifiedName table;
+  std::string strategy;
+  Duration ttl;
+  std::optional<std::string> partition_column;
+  std::optional<std::string> target;
+  std::vector<std::string> tags;         ///< sorted, unique
+  std::optional<std::string> schedule;   ///< empty: scheduler.default_schedule
+  bool enabled = true;
+  std::map<std::string, std::string> options;
+  std::string created_at;  ///< ISO 8601 UTC, set by the database
+  std::string updated_at;
+
+  friend bool operator==(const Policy&, const Policy&) = default;
+};
+
+/// Checks everything that can be checked without a database: the strategy is known, the target
+/// is present when the strategy needs one (and absent otherwise), every option is known and
+/// well-typed, the schedule parses, the id and tags are well-formed. Throws a usage Error.
+void validate_policy(const Policy& policy);
+
+/// `a,b, c` → {"a","b","c"}, sorted and de-duplicated. Tags are 1-63 characters of letters,
+/// digits and `_ . : / -`; anything else is a usage Error naming the tag.
+[[nodiscard]] std::vector<std::string> parse_tags(std::string_view csv);
+
+/// A policy matches a tag filter when it carries every given tag (an empty filter matches all).
+[[nodiscard]] bool has_all_tags(const Policy& policy, const std::vector<std::string>& wanted);
+
+/// Checks a user-given policy id: 1-128 characters of letters, digits and `_ . : / -`.
+void validate_policy_id(std::string_view id);
+
+/// The readable id a policy gets when none is given, e.g. `public.metrics-delete`; characters
+/// outside the id alphabet become `_`.
+[[nodiscard]] std::string default_policy_id(const QualifiedName& table, std::string_view strategy);
+
+/// The stable JSON document of a policy (documented in docs/cli.md): keys id, table,
+/// strategy, ttl, partition_column, target, tags, schedule, enabled, options, created_at,
+/// updated_at. Also what policy_events stores as before/after.
+[[nodiscard]] nlohmann::ordered_json policy_to_json(const Policy& policy);
+
+}  // namespace retentiond

@@ -1,0 +1,45 @@
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace retentiond {
+
+enum class OptionType { integer, boolean, duration };
+
+/// A strategy option a policy may set (`--option batch_size=5000`).
+struct OptionSpec {
+  std::string_view name;
+  OptionType type;
+  std::string_view description;
+};
+
+/// What the policy layer needs to know about a strategy to validate a policy before it is
+/// written. Each strategy declares this in its own file; `all_strategies()` lists them, so
+/// adding a strategy is adding a file and one line in the registry.
+struct StrategySpec {
+  std::string_view name;
+  std::string_view summary;
+  /// What `target` names for this strategy; empty when the strategy takes no target.
+  std::string_view target_meaning;
+  /// Reallocate and snapshot work partition by partition; they cannot act on a plain table.
+  bool needs_partitions;
+  std::span<const OptionSpec> options;
+
+  [[nodiscard]] bool requires_target() const noexcept { return !target_meaning.empty(); }
+};
+
+[[nodiscard]] std::span<const StrategySpec* const> all_strategies();
+
+/// The strategy of that name, or nullptr.
+[[nodiscard]] const StrategySpec* find_strategy(std::string_view name);
+
+/// Checks one `--option KEY=VALUE` against the strategy (and the options every strategy has,
+/// such as `lock_timeout`); throws a usage Error naming the key or value.
+void validate_option(const StrategySpec& strategy, std::string_view key, std::string_view value);
+
+/// `delete, reallocate, snapshot`: for error messages.
+[[nodiscard]] std::string strategy_names();
+
+}  // namespace retentiond
