@@ -1,0 +1,22 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <pqxx/connection>
+
+#include "retentiond/config/config.hpp"
+
+namespace retentiond {
+
+/// Opens a connection to the managed database. An unreachable server, bad credentials or a
+/// malformed URL become a database Error (exit 3) whose message shows the URL with its password
+/// redacted. The session gets `application_name = retentiond` and the configured
+/// statement_timeout.
+[[nodiscard]] std::unique_ptr<pqxx::connection> connect(const Config::Database& database);
+
+/// The first line of a driver or server error, without libpq's trailing newline and "ERROR:"
+/// prefix, for one-line messages.
+[[nodiscard]] std::string first_line(const std::string& message);
+
+}  // namespace retentiond

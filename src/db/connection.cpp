@@ -1,0 +1,71 @@
+#include "retentiond/db/connection.hpp"
+
+#include <cstdlib>
+
+#include <pqxx/nontransaction>
+#include <pqxx/except>
+
+#include "retentiond/core/error.hpp"
+
+namespace retentiond {
+namespace {
+
+std::string milliseconds(const Duration& duration) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(duration.seconds()).count());
+}
+
+// libpq quotes pieces of a malformed conninfo in its messages; whatever redact_url() hides
+// (found as the part where the redacted URL differs from the original) is hidden there too.
+std::string scrub_secret(std::string message, const std::string& url) {
+  std::string redacted = redact_url(url);
+  if (redacted == url) return message;
+  std::size_t prefix = 0;
+  while (prefix < url.size() && prefix < redacted.size() && url[prefix] == redacted[prefix]) ++prefix;
+  std::size_t suffix = 0;
+  while (suffix < url.size() - prefix && suffix < redacted.size() - prefix &&
+         url[url.size() - 1 - suffix] == redacted[redacted.size() - 1 - suffix]) {
+    ++suffix;
+  }
+  std::string secret = url.substr(prefix, url.size() - prefix - suffix);
+  if (secret.empty()) return message;
+  for (auto at = message.find(secret); at != std::string::npos; at = message.find(secret, at + 3)) {
+    message.replace(at, secret.size(), "***");
+  }
+  return message;
+}
+
+}  // namespace
+
+std::string first_line(const std::string& message) {
+  std::string line = message.substr(0, message.find('\n'));
+  for (std::string_view prefix : {"ERROR:  ", "FATAL:  "}) {
+    if (line.rfind(prefix, 0) == 0) line.erase(0, prefix.size());
+  }
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+  return line;
+}
+
+std::unique_ptr<pqxx::connection> connect(const Config::Database& database) {
+  // libpq gives settings in the conninfo precedence over these variables, so a URL that names
+  // its own connect_timeout or application_name keeps it. Neither value is a secret.
+  auto timeout = std::max<long long>(2, database.connect_timeout.seconds().count());
+  ::setenv("PGCONNECT_TIMEOUT", std::to_string(timeout).c_str(), 1);
+  ::setenv("PGAPPNAME", "retentiond", 0);
+
+  std::unique_ptr<pqxx::connection> connection;
+  try {
+    connection = std::make_unique<pqxx::connection>(database.url);
+  } catch (const std::exception& e) {
+    std::string where = database.url.empty() ? "(libpq defaults)" : redact_url(database.url);
+    throw database_error("cannot connect to database " + where + ": " + first_line(scrub_secret(e.what(), database.url)));
+  }
+  try {
+    pqxx::nontransaction session(*connection);
+    session.exec("SET statement_timeout = " + milliseconds(database.statement_timeout));
+  } catch (const pqxx::broken_connection& e) {
+    throw database_error("lost the database connection: " + first_line(e.what()));
+  }
+  return connection;
+}
+
+}  // namespace retentiond

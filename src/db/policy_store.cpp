@@ -1,0 +1,255 @@
+#include "retentiond/db/policy_store.hpp"
+
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+#include "retentiond/core/error.hpp"
+#include "retentiond/sql/identifier.hpp"
+#include "retentiond/strategy/strategy.hpp"
+
+namespace retentiond {
+namespace {
+
+constexpr const char* policy_columns = R"sql(
+  id, table_schema, table_name, strategy, ttl, partition_column, target, array_to_json(tags)::text,
+  schedule, enabled, options::text,
+  to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+  to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))sql";
+
+// The relation, its kind, and the single-column partition key when there is one (an
+// expression or multi-column key yields NULL: retention then needs an explicit column).
+constexpr const char* table_facts_sql = R"sql(
+SELECT c.oid::bigint, c.relkind::text, c.relispartition,
+       (SELECT a.attname::text
+          FROM pg_catalog.pg_partitioned_table pt
+          JOIN pg_catalog.pg_attribute a ON a.attrelid = pt.partrelid AND a.attnum = pt.partattrs[0]
+         WHERE pt.partrelid = c.oid AND pt.partnatts = 1)
+  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = $1 AND c.relname = $2)sql";
+
+constexpr const char* column_type_sql = R"sql(
+SELECT pg_catalog.format_type(a.atttypid, NULL)
+  FROM pg_catalog.pg_attribute a
+ WHERE a.attrelid = $1::bigint::oid AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped)sql";
+
+// Who made the change, as the database sees it: role and client address (`local` for a Unix
+// socket), so the trail holds even when several hosts share one set of credentials.
+constexpr const char* actor_sql = "current_user || '@' || coalesce(host(inet_client_addr()), 'local')";
+
+std::string relkind_name(const std::string& kind) {
+  if (kind == "v") return "a view";
+  if (kind == "m") return "a materialized view";
+  if (kind == "f") return "a foreign table";
+  if (kind == "S") return "a sequence";
+  if (kind == "i" || kind == "I") return "an index";
+  return "not a table";
+}
+
+Policy policy_from_row(const pqxx::row& row) {
+  Policy policy;
+  policy.id = row[0].as<std::string>();
+  try {
+    policy.table = {row[1].as<std::string>(), row[2].as<std::string>()};
+    policy.strategy = row[3].as<std::string>();
+    policy.ttl = Duration::parse(row[4].as<std::string>());
+    if (!row[5].is_null()) policy.partition_column = row[5].as<std::string>();
+    if (!row[6].is_null()) policy.target = row[6].as<std::string>();
+    policy.tags = nlohmann::json::parse(row[7].as<std::string>()).get<std::vector<std::string>>();
+    if (!row[8].is_null()) policy.schedule = row[8].as<std::string>();
+    policy.enabled = row[9].as<bool>();
+    const auto options = nlohmann::json::parse(row[10].as<std::string>());
+    for (const auto& [key, value] : options.items()) {
+      policy.options[key] = value.is_string() ? value.get<std::string>() : value.dump();
+    }
+    policy.created_at = row[11].as<std::string>();
+    policy.updated_at = row[12].as<std::string>();
+  } catch (const Error& e) {
+    throw usage_error("policy \"" + policy.id + "\": " + e.what());
+  } catch (const nlohmann::json::exception& e) {
+    throw usage_error("policy \"" + policy.id + "\": malformed tags or options: " + e.what());
+  }
+  return policy;
+}
+
+std::optional<std::string> json_text(const std::optional<Policy>& policy) {
+  if (!policy) return std::nullopt;
+  return policy_to_json(*policy).dump();
+}
+
+}  // namespace
+
+PolicyStore::PolicyStore(pqxx::connection& connection, std::string schema)
+    : connection_(connection),
+      schema_(std::move(schema)),
+      policies_(quote_identifier(schema_) + ".policies"),
+      events_(quote_identifier(schema_) + ".policy_events") {}
+
+namespace {
+
+// Runs the catalog checks of a policy about to be written, in the writing transaction.
+void check_against_catalog(pqxx::transaction_base& tx, const Policy& policy) {
+  const std::string table = policy.table.display();
+  auto facts = tx.exec_params(table_facts_sql, policy.table.schema, policy.table.name);
+  if (facts.empty()) throw usage_error("table " + table + " does not exist");
+  const auto oid = facts[0][0].as<long long>();
+  const auto kind = facts[0][1].as<std::string>();
+  if (kind != "r" && kind != "p") throw usage_error(table + " is " + relkind_name(kind) + ", not a table");
+  if (facts[0][2].as<bool>()) {
+    throw usage_error(table + " is a partition of another table; give the policy to its parent");
+  }
+  const bool partitioned = kind == "p";
+  const std::optional<std::string> key =
+      facts[0][3].is_null() ? std::nullopt : std::optional<std::string>(facts[0][3].as<std::string>());
+
+  if (!partitioned) {
+    const auto* strategy = find_strategy(policy.strategy);
+    if (strategy != nullptr && strategy->needs_partitions) {
+      throw usage_error("strategy " + policy.strategy + " needs a partitioned table; " + table +
+                        " is a plain table");
+    }
+    if (!policy.partition_column) {
+      throw usage_error(table + " is not partitioned: name its time column, e.g. " + table + ":created_at");
+    }
+  }
+  if (partitioned && policy.partition_column && key && *policy.partition_column != *key) {
+    throw usage_error("partition column \"" + *policy.partition_column + "\" does not match the partition key of " +
+                      table + " (\"" + *key + "\")");
+  }
+  if (partitioned && !policy.partition_column && !key) {
+    throw usage_error(table + " has no single-column partition key: name the time column, e.g. " + table + ":ts");
+  }
+  if (policy.partition_column) {
+    auto type = tx.exec_params(column_type_sql, oid, *policy.partition_column);
+    if (type.empty()) {
+      throw usage_error("column \"" + *policy.partition_column + "\" does not exist in " + table);
+    }
+    const auto type_name = type[0][0].as<std::string>();
+    if (type_name != "timestamp with time zone" && type_name != "timestamp without time zone" &&
+        type_name != "date") {
+      throw usage_error("column \"" + *policy.partition_column + "\" of " + table + " is " + type_name +
+                        "; retention needs timestamptz, timestamp or date");
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<Policy> PolicyStore::list(const std::vector<std::string>& tags) {
+  pqxx::read_transaction tx(connection_);
+  auto rows = tx.exec_params(std::string("SELECT") + policy_columns + " FROM " + policies_ +
+                                 " WHERE tags @> ARRAY(SELECT jsonb_array_elements_text($1::jsonb)) ORDER BY id",
+                             nlohmann::json(tags).dump());
+  std::vector<Policy> policies;
+  policies.reserve(rows.size());
+  for (const auto& row : rows) policies.push_back(policy_from_row(row));
+  return policies;
+}
+
+Policy PolicyStore::get(const std::string& id) {
+  pqxx::read_transaction tx(connection_);
+  auto rows = tx.exec_params(std::string("SELECT") + policy_columns + " FROM " + policies_ + " WHERE id = $1", id);
+  if (rows.empty()) throw usage_error("policy \"" + id + "\" not found");
+  return policy_from_row(rows[0]);
+}
+
+namespace {
+
+void write_event(pqxx::transaction_base& tx, const std::string& events, const std::string& action,
+                 const std::string& id, const std::optional<Policy>& before, const std::optional<Policy>& after) {
+  tx.exec_params0("INSERT INTO " + events + " (action, policy_id, actor, before, after) VALUES ($1, $2, " +
+                      actor_sql + ", $3::jsonb, $4::jsonb)",
+                  action, id, json_text(before), json_text(after));
+}
+
+Policy read_locked(pqxx::transaction_base& tx, const std::string& policies, const std::string& id) {
+  auto rows = tx.exec_params(std::string("SELECT") + policy_columns + " FROM " + policies + " WHERE id = $1 FOR UPDATE",
+                             id);
+  if (rows.empty()) throw usage_error("policy \"" + id + "\" not found");
+  return policy_from_row(rows[0]);
+}
+
+}  // namespace
+
+Policy PolicyStore::add(Policy policy) {
+  pqxx::work tx(connection_);
+  check_against_catalog(tx, policy);
+  const bool generated = policy.id.empty();
+  if (generated) {
+    const std::string base = default_policy_id(policy.table, policy.strategy);
+    policy.id = base;
+    for (int n = 2; !tx.exec_params("SELECT 1 FROM " + policies_ + " WHERE id = $1", policy.id).empty(); ++n) {
+      policy.id = base + "-" + std::to_string(n);
+    }
+  }
+  validate_policy(policy);
+  auto inserted = tx.exec_params(
+      "INSERT INTO " + policies_ +
+          " (id, table_schema, table_name, strategy, ttl, partition_column, target, tags, schedule, enabled, options)"
+          " VALUES ($1, $2, $3, $4, $5, $6, $7, ARRAY(SELECT jsonb_array_elements_text($8::jsonb)), $9, $10,"
+          " $11::jsonb) ON CONFLICT (id) DO NOTHING RETURNING" +
+          policy_columns,
+      policy.id, policy.table.schema, policy.table.name, policy.strategy, policy.ttl.to_string(),
+      policy.partition_column, policy.target, nlohmann::json(policy.tags).dump(), policy.schedule, policy.enabled,
+      nlohmann::json(policy.options).dump());
+  if (inserted.empty()) throw usage_error("policy \"" + policy.id + "\" already exists");
+  Policy stored = policy_from_row(inserted[0]);
+  write_event(tx, events_, "create", stored.id, std::nullopt, stored);
+  tx.commit();
+  return stored;
+}
+
+bool PolicyStore::update(const Policy& updated) {
+  validate_policy(updated);
+  pqxx::work tx(connection_);
+  Policy before = read_locked(tx, policies_, updated.id);
+  Policy candidate = updated;
+  candidate.created_at = before.created_at;
+  candidate.updated_at = before.updated_at;
+  if (candidate == before) return false;
+  check_against_catalog(tx, candidate);
+  auto rows = tx.exec_params(
+      "UPDATE " + policies_ +
+          " SET table_schema = $2, table_name = $3, strategy = $4, ttl = $5, partition_column = $6, target = $7,"
+          " tags = ARRAY(SELECT jsonb_array_elements_text($8::jsonb)), schedule = $9, enabled = $10,"
+          " options = $11::jsonb, updated_at = now() WHERE id = $1 RETURNING" +
+          policy_columns,
+      candidate.id, candidate.table.schema, candidate.table.name, candidate.strategy, candidate.ttl.to_string(),
+      candidate.partition_column, candidate.target, nlohmann::json(candidate.tags).dump(), candidate.schedule,
+      candidate.enabled, nlohmann::json(candidate.options).dump());
+  Policy after = policy_from_row(rows[0]);
+  // A change of nothing but the enabled flag is recorded as what it is, so the trail reads
+  // "disable" rather than a generic edit.
+  Policy toggled = before;
+  toggled.enabled = candidate.enabled;
+  std::string action = "edit";
+  if (toggled == candidate) action = candidate.enabled ? "enable" : "disable";
+  write_event(tx, events_, action, after.id, before, after);
+  tx.commit();
+  return true;
+}
+
+bool PolicyStore::set_enabled(const std::string& id, bool enabled) {
+  pqxx::work tx(connection_);
+  Policy before = read_locked(tx, policies_, id);
+  if (before.enabled == enabled) return false;
+  auto rows = tx.exec_params("UPDATE " + policies_ + " SET enabled = $2, updated_at = now() WHERE id = $1 RETURNING" +
+                                 policy_columns,
+                             id, enabled);
+  write_event(tx, events_, enabled ? "enable" : "disable", id, before, policy_from_row(rows[0]));
+  tx.commit();
+  return true;
+}
+
+void PolicyStore::remove(const std::vector<std::string>& ids) {
+  pqxx::work tx(connection_);
+  std::vector<Policy> doomed;
+  doomed.reserve(ids.size());
+  for (const auto& id : ids) doomed.push_back(read_locked(tx, policies_, id));
+  for (const auto& policy : doomed) {
+    tx.exec_params0("DELETE FROM " + policies_ + " WHERE id = $1", policy.id);
+    write_event(tx, events_, "remove", policy.id, policy, std::nullopt);
+  }
+  tx.commit();
+}
+
+}  // namespace retentiond
