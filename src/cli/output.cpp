@@ -1,0 +1,61 @@
+#include "retentiond/cli/output.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "retentiond/core/error.hpp"
+
+namespace retentiond {
+
+OutputFormat parse_output_format(std::string_view text) {
+  if (text == "table") return OutputFormat::table;
+  if (text == "json") return OutputFormat::json;
+  if (text == "compact") return OutputFormat::compact;
+  throw usage_error("invalid output format \"" + std::string(text) + "\": expected table, json or compact");
+}
+
+namespace {
+
+// A cell is shown on its own row: a newline or tab in a value (a database error with a DETAIL
+// line, a quoted name) would otherwise break the table, so control characters become blanks.
+std::string one_line(std::string cell) {
+  std::replace_if(
+      cell.begin(), cell.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }, ' ');
+  return cell;
+}
+
+// Columns on a terminal, not bytes: a UTF-8 continuation byte takes no column of its own.
+std::size_t width_of(const std::string& cell) {
+  return static_cast<std::size_t>(
+      std::count_if(cell.begin(), cell.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
+}  // namespace
+
+std::string render_table(const std::vector<std::string>& headers, const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> widths(headers.size(), 0);
+  for (std::size_t i = 0; i < headers.size(); ++i) widths[i] = width_of(one_line(headers[i]));
+  for (const auto& row : rows) {
+    for (std::size_t i = 0; i < row.size() && i < widths.size(); ++i) {
+      widths[i] = std::max(widths[i], width_of(one_line(row[i])));
+    }
+  }
+  std::string out;
+  auto line = [&](const std::vector<std::string>& cells, bool upper) {
+    std::string text;
+    for (std::size_t i = 0; i < widths.size(); ++i) {
+      std::string cell = one_line(i < cells.size() ? cells[i] : "");
+      if (upper) std::transform(cell.begin(), cell.end(), cell.begin(), [](unsigned char c) { return std::toupper(c); });
+      text += cell;
+      // The last column is not padded so lines carry no trailing blanks.
+      if (i + 1 < widths.size()) text += std::string(widths[i] - width_of(cell) + 2, ' ');
+    }
+    while (!text.empty() && text.back() == ' ') text.pop_back();
+    out += text + '\n';
+  };
+  line(headers, true);
+  for (const auto& row : rows) line(row, false);
+  return out;
+}
+
+}  // namespace retentiond
