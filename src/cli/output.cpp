@@ -19,15 +19,15 @@ namespace {
 // A cell is shown on its own row: a newline or tab in a value (a database error with a DETAIL
 // line, a quoted name) would otherwise break the table, so control characters become blanks.
 std::string one_line(std::string cell) {
-  std::replace_if(
-      cell.begin(), cell.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }, ' ');
+  const auto is_control = [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; };
+  std::replace_if(cell.begin(), cell.end(), is_control, ' ');
   return cell;
 }
 
 // Columns on a terminal, not bytes: a UTF-8 continuation byte takes no column of its own.
 std::size_t width_of(const std::string& cell) {
-  return static_cast<std::size_t>(
-      std::count_if(cell.begin(), cell.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+  return static_cast<std::size_t>(std::count_if(
+      cell.begin(), cell.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
 }  // namespace

@@ -73,7 +73,8 @@ std::string read_part(std::string_view text, std::size_t& pos, std::string_view 
       char lower = static_cast<char>(std::tolower(c));
       bool ok = pos == start ? (is_plain_start(lower)) : is_plain_char(lower);
       if (!ok) {
-        throw fail("unexpected character " + quoted_text(text.substr(pos, 1)) + " (quote names like \"My Table\")");
+        throw fail("unexpected character " + quoted_text(text.substr(pos, 1)) +
+                   " (quote names like \"My Table\")");
       }
       out += lower;
       ++pos;
@@ -107,7 +108,8 @@ std::string parse_identifier(std::string_view text, std::string_view what) {
   std::size_t pos = 0;
   std::string part = read_part(text, pos, text, what);
   if (pos != text.size()) {
-    throw usage_error("invalid " + std::string(what) + " " + quoted_text(text) + ": unexpected text after the name");
+    throw usage_error("invalid " + std::string(what) + " " + quoted_text(text) +
+                      ": unexpected text after the name");
   }
   return part;
 }
