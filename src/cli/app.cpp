@@ -129,7 +129,10 @@ std::span<const Command> commands() {
       {"setup", "create or upgrade the retention schema", run_setup_command},
       {"policy", "add, list, show, edit, rm, enable, disable retention policies", run_policy_command},
       {"ttl", "shortcut for `policy add`: ttl TABLE[:COLUMN] STRATEGY[:TARGET] DURATION", run_ttl_command},
+      {"run", "run --once [--dry-run]: plan and apply every selected policy", run_run_command},
+      {"jobs", "the jobs_log: what ran, when, and how it ended", run_jobs_command},
       {"config", "config print: the effective configuration, secrets redacted", run_config_command},
+      {"restore", "restore MANIFEST [--into TABLE]: bring an archived partition back", run_restore_command},  // TEMP-SNAPSHOT-WORKER
   };
   return all;
 }

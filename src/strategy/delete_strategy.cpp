@@ -1,3 +1,5 @@
+#include "retentiond/engine/planner.hpp"
+#include "retentiond/strategy/option_values.hpp"
 #include "retentiond/strategy/specs.hpp"
 
 namespace retentiond {
@@ -7,10 +9,57 @@ constexpr OptionSpec delete_options[] = {
     {"batch_size", OptionType::integer, "plain tables: rows deleted per transaction (default 10000)"},
     {"partitions_per_transaction", OptionType::integer,
      "partitioned tables: partitions dropped per transaction (default 100)"},
-    {"detach", OptionType::boolean, "detach expired partitions instead of dropping them"},
-    {"detach_concurrently", OptionType::boolean, "detach with DETACH PARTITION ... CONCURRENTLY (implies detach)"},
-    {"keep_table", OptionType::boolean, "keep the detached table (implies detach)"},
+    {"detach", OptionType::boolean, "detach expired partitions before dropping them"},
+    {"detach_concurrently", OptionType::boolean,
+     "detach with DETACH PARTITION ... CONCURRENTLY, never locking the parent exclusively (implies detach)"},
+    {"keep_table", OptionType::boolean, "detach expired partitions and keep them as tables (implies detach)"},
 };
+
+constexpr std::int64_t default_batch_size = 10000;
+// Enough to clear a backlog of thousands in a few dozen commits, few enough that one
+// transaction's locks (one per dropped relation and its indexes) stay far below the lock table.
+constexpr std::int64_t default_partitions_per_transaction = 100;
+
+void plan_plain_table(const PlanContext& c, PolicyPlan& plan) {
+  const std::string& column = *c.policy.partition_column;
+  Action action;
+  action.policy_id = c.policy.id;
+  action.strategy = c.policy.strategy;
+  action.table = c.policy.table;
+  action.kind = ActionKind::delete_rows;
+  action.action = "delete_rows";
+  action.batch_size = option_integer(c.policy, "batch_size", default_batch_size);
+  action.sql = {c.dialect.delete_batch(c.policy.table, column)};
+  action.params = {c.dialect.cutoff_parameter(c.cutoff, c.table.key_type), std::to_string(action.batch_size)};
+  action.reason = "rows with " + display_identifier(column) + " before the cutoff " + format_instant(c.cutoff);
+  action.lock_timeout = c.lock_timeout;
+  plan.actions.push_back(std::move(action));
+}
+
+void plan_delete(const PlanContext& c, PolicyPlan& plan) {
+  if (!c.table.partitioned) {
+    plan_plain_table(c, plan);
+    return;
+  }
+  const bool concurrently = option_bool(c.policy, "detach_concurrently");
+  const bool keep = option_bool(c.policy, "keep_table");
+  const bool detach = concurrently || keep || option_bool(c.policy, "detach");
+  const auto per_transaction =
+      option_integer(c.policy, "partitions_per_transaction", default_partitions_per_transaction);
+  for (const PartitionFacts* partition : c.expired) {
+    if (!detach) {
+      Action action = c.partition_action(*partition, ActionKind::drop_partition, "drop");
+      action.sql = {c.dialect.drop_table(partition->name)};
+      action.partitions_per_transaction = per_transaction;
+      plan.actions.push_back(std::move(action));
+      continue;
+    }
+    Action action = c.partition_action(*partition, ActionKind::detach_partition, keep ? "detach" : "detach_drop");
+    action.sql = {c.dialect.detach_partition(c.policy.table, partition->name, concurrently)};
+    if (!keep) action.sql.push_back(c.dialect.drop_table(partition->name));
+    plan.actions.push_back(std::move(action));
+  }
+}
 
 }  // namespace
 
@@ -21,6 +70,7 @@ const StrategySpec& delete_strategy_spec() {
       .target_meaning = "",
       .needs_partitions = false,
       .options = delete_options,
+      .plan = plan_delete,
   };
   return spec;
 }

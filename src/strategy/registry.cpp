@@ -1,4 +1,5 @@
 #include <array>
+#include <chrono>
 
 #include "retentiond/core/error.hpp"
 #include "retentiond/policy/duration.hpp"
@@ -38,9 +39,16 @@ void check_value(const OptionSpec& option, std::string_view value) {
     case OptionType::boolean:
       if (value != "true" && value != "false") throw fail("true or false");
       return;
-    case OptionType::duration:
-      (void)Duration::parse(value);
+    case OptionType::duration: {
+      // Duration options become PostgreSQL timeouts (milliseconds in an int): a calendar part
+      // has no fixed length and would be dropped to zero, i.e. to "no timeout" at all.
+      const Duration duration = Duration::parse(value);
+      constexpr std::chrono::seconds longest{24 * 86'400};
+      if (!duration.is_exact() || duration.seconds() > longest) {
+        throw fail("a duration of at most 24d without months or years (e.g. 5s, 30m, 12h)");
+      }
       return;
+    }
   }
 }
 

@@ -21,5 +21,8 @@ ExitCode run_setup_command(Context& context);
 ExitCode run_policy_command(Context& context);
 ExitCode run_ttl_command(Context& context);
 ExitCode run_config_command(Context& context);
+ExitCode run_run_command(Context& context);
+ExitCode run_jobs_command(Context& context);
+ExitCode run_restore_command(Context& context);  // TEMP-SNAPSHOT-WORKER
 
 }  // namespace retentiond

@@ -10,12 +10,6 @@
 
 namespace retentiond {
 
-/// What the catalog says about a policy's table, checked when a policy is written.
-struct TableFacts {
-  bool partitioned = false;
-  std::optional<std::string> partition_column;  ///< single-column key of a partitioned table
-};
-
 /// Reads and writes `<schema>.policies`. Every change runs in one transaction together with its
 /// `policy_events` row (action, actor = database user and client address, before and after), so
 /// the audit trail can never miss or invent a change. Nothing is written when a check fails.

@@ -4,7 +4,7 @@
 
 namespace retentiond {
 
-// One declaration per strategy file (src/strategy/<name>_spec.cpp); registry.cpp lists them.
+// One declaration per strategy file (src/strategy/<name>_strategy.cpp); registry.cpp lists them.
 const StrategySpec& delete_strategy_spec();
 const StrategySpec& reallocate_strategy_spec();
 const StrategySpec& snapshot_strategy_spec();

@@ -6,6 +6,9 @@
 
 namespace retentiond {
 
+struct PlanContext;
+struct PolicyPlan;
+
 enum class OptionType { integer, boolean, duration };
 
 /// A strategy option a policy may set (`--option batch_size=5000`).
@@ -26,6 +29,8 @@ struct StrategySpec {
   /// Reallocate and snapshot work partition by partition; they cannot act on a plain table.
   bool needs_partitions;
   std::span<const OptionSpec> options;
+  /// Turns the expired partitions (or, for a plain table, the cutoff) into actions.
+  void (*plan)(const PlanContext& context, PolicyPlan& plan);
 
   [[nodiscard]] bool requires_target() const noexcept { return !target_meaning.empty(); }
 };

@@ -1,0 +1,30 @@
+#pragma once
+
+#include "retentiond/dialect/dialect.hpp"
+
+namespace retentiond {
+
+/// PostgreSQL 13+: declarative range partitioning, tablespaces, COPY.
+class PostgresqlDialect final : public Dialect {
+ public:
+  [[nodiscard]] std::string_view name() const override { return "postgresql"; }
+
+  // postgresql_catalog.cpp
+  [[nodiscard]] std::vector<TableFacts> describe_tables(pqxx::connection& connection,
+                                                        const std::vector<TableRequest>& tables) const override;
+  [[nodiscard]] DatabaseFacts describe_database(pqxx::connection& connection) const override;
+
+  // postgresql_render.cpp
+  [[nodiscard]] std::string drop_table(const QualifiedName& table) const override;
+  [[nodiscard]] std::string detach_partition(const QualifiedName& parent, const QualifiedName& partition,
+                                             bool concurrently) const override;
+  [[nodiscard]] std::string set_tablespace(const QualifiedName& partition, const std::string& tablespace) const override;
+  [[nodiscard]] std::string delete_batch(const QualifiedName& table, const std::string& column) const override;
+  [[nodiscard]] std::string any_row_before(const QualifiedName& table, const std::string& column,
+                                           int parameter) const override;
+  [[nodiscard]] std::string cutoff_parameter(std::chrono::sys_seconds cutoff, std::string_view type) const override;
+  [[nodiscard]] std::string copy_out(const QualifiedName& partition) const override;
+  [[nodiscard]] std::string set_lock_timeout(std::chrono::milliseconds timeout) const override;
+};
+
+}  // namespace retentiond

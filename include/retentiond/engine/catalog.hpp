@@ -1,0 +1,55 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "retentiond/sql/identifier.hpp"
+
+namespace retentiond {
+
+/// One partition as the catalog describes it. Bounds are instants in UTC: a `date` bound is
+/// midnight UTC, a `timestamp` (without time zone) bound is read as UTC, like every cutoff.
+struct PartitionFacts {
+  QualifiedName name;
+  bool is_default = false;
+  /// Empty when the range is open on that side (MINVALUE / MAXVALUE, `infinity`) or the bound
+  /// is not a single time value; such partitions are never touched.
+  std::optional<std::chrono::sys_seconds> lower;
+  std::optional<std::chrono::sys_seconds> upper;
+  std::string bound_text;  ///< as pg_get_expr prints it, for reasons and manifests
+  std::string tablespace;  ///< empty: the database's default tablespace
+  std::int64_t size_bytes = 0;  ///< estimate from relpages
+  std::int64_t estimated_rows = 0;
+};
+
+/// A policy's table as the catalog describes it, gathered for every policy of a run in a
+/// constant number of queries.
+struct TableFacts {
+  QualifiedName table;
+  bool exists = false;
+  bool partitioned = false;
+  std::optional<std::string> key_column;  ///< single-column partition key
+  std::string key_type;                   ///< format_type of the key / time column
+  std::vector<PartitionFacts> partitions;  ///< ordered by lower bound, unbounded first
+};
+
+/// Tablespaces and other database-wide facts the planner checks targets against.
+struct DatabaseFacts {
+  std::vector<std::string> tablespaces;
+};
+
+/// What the engine asks the catalog about: a policy's table and, for plain tables, its time
+/// column.
+struct TableRequest {
+  QualifiedName table;
+  std::optional<std::string> time_column;
+  friend bool operator==(const TableRequest&, const TableRequest&) = default;
+};
+
+/// Whether a column type is one retention can compare with a cutoff.
+[[nodiscard]] bool is_supported_time_type(std::string_view type);
+
+}  // namespace retentiond

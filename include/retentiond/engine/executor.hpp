@@ -1,0 +1,46 @@
+#pragma once
+
+#include <vector>
+
+#include <pqxx/connection>
+
+#include "retentiond/config/config.hpp"
+#include "retentiond/dialect/dialect.hpp"
+#include "retentiond/engine/jobs_log.hpp"
+#include "retentiond/engine/plan.hpp"
+
+namespace retentiond {
+
+/// The result of one action of a run, for the report.
+struct ActionResult {
+  const Action* action = nullptr;
+  JobOutcome outcome;
+};
+
+/// Carries out a policy's plan for real, action by action, oldest first, recording each in
+/// jobs_log. A failing action is recorded with its reason and ends that policy's run (the later
+/// actions are recorded `skipped`): stopping at the first failure keeps "oldest first" true, so
+/// what is left is always the newest data. Other policies are not affected. A lost connection
+/// propagates (the run cannot record anything more).
+class Executor {
+ public:
+  Executor(pqxx::connection& connection, const Config& config, const Dialect& dialect, JobsLog& jobs);
+
+  std::vector<ActionResult> execute(const PolicyPlan& plan);
+
+ private:
+  /// Drops a run of consecutive partitions, several per transaction; returns how many actions
+  /// it consumed from `begin`.
+  std::size_t drop_group(const std::vector<Action>& actions, std::size_t begin, std::vector<ActionResult>& results);
+  JobOutcome run_single(const Action& action, std::int64_t job_id);
+  JobOutcome delete_rows(const Action& action, std::int64_t job_id);
+  JobOutcome detach(const Action& action);
+  JobOutcome in_transaction(const Action& action);
+
+  pqxx::connection& connection_;
+  const Config& config_;
+  const Dialect& dialect_;
+  JobsLog& jobs_;
+};
+
+}  // namespace retentiond

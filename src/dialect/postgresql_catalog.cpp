@@ -1,0 +1,105 @@
+#include <algorithm>
+#include <map>
+
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+#include "retentiond/dialect/postgresql.hpp"
+#include "retentiond/engine/bounds.hpp"
+
+namespace retentiond {
+namespace {
+
+// Both queries take their lists as one JSON parameter, so the statement text stays the same
+// and the number of queries per run stays two, however many tables and partitions there are.
+constexpr const char* tables_sql = R"sql(
+SELECT r.ord - 1, c.oid::bigint, c.relkind::text, key.attname::text,
+       pg_catalog.format_type(coalesce(col.atttypid, key.atttypid), NULL)
+  FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS r(item, ord)
+  LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = r.item->>0
+  LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = r.item->>1
+  LEFT JOIN pg_catalog.pg_partitioned_table pt ON pt.partrelid = c.oid AND pt.partnatts = 1
+  LEFT JOIN pg_catalog.pg_attribute key ON key.attrelid = pt.partrelid AND key.attnum = pt.partattrs[0]
+  LEFT JOIN pg_catalog.pg_attribute col ON col.attrelid = c.oid AND col.attname = r.item->>2
+                                       AND col.attnum > 0 AND NOT col.attisdropped
+ ORDER BY r.ord)sql";
+
+constexpr const char* partitions_sql = R"sql(
+SELECT i.inhparent::bigint, n.nspname::text, c.relname::text, pg_catalog.pg_get_expr(c.relpartbound, c.oid),
+       coalesce(ts.spcname::text, ''),
+       c.relpages::bigint * current_setting('block_size')::bigint,
+       greatest(c.reltuples, 0)::bigint
+  FROM pg_catalog.pg_inherits i
+  JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
+  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN pg_catalog.pg_tablespace ts ON ts.oid = c.reltablespace
+ WHERE i.inhparent = ANY(ARRAY(SELECT jsonb_array_elements_text($1::jsonb)::oid)))sql";
+
+}  // namespace
+
+std::vector<TableFacts> PostgresqlDialect::describe_tables(pqxx::connection& connection,
+                                                           const std::vector<TableRequest>& tables) const {
+  std::vector<TableFacts> facts(tables.size());
+  if (tables.empty()) return facts;
+  nlohmann::json request = nlohmann::json::array();
+  for (const auto& t : tables) {
+    request.push_back({t.table.schema, t.table.name, t.time_column ? nlohmann::json(*t.time_column) : nlohmann::json()});
+  }
+
+  pqxx::read_transaction tx(connection);
+  // pg_get_expr prints bounds in the session's time zone and date style; pin both so the
+  // bound parser sees one format and every instant is UTC.
+  tx.exec0("SET LOCAL TimeZone = 'UTC'");
+  tx.exec0("SET LOCAL DateStyle = 'ISO, YMD'");
+  std::map<long long, std::size_t> partitioned;  // parent oid → index into facts
+  for (const auto& row : tx.exec_params(tables_sql, request.dump())) {
+    const auto index = row[0].as<std::size_t>();
+    TableFacts& f = facts[index];
+    f.table = tables[index].table;
+    if (row[1].is_null()) continue;
+    const auto kind = row[2].as<std::string>();
+    f.exists = kind == "r" || kind == "p";
+    f.partitioned = kind == "p";
+    if (!row[3].is_null()) f.key_column = row[3].as<std::string>();
+    if (!row[4].is_null()) f.key_type = row[4].as<std::string>();
+    if (f.partitioned) partitioned.emplace(row[1].as<long long>(), index);
+  }
+  if (!partitioned.empty()) {
+    nlohmann::json oids = nlohmann::json::array();
+    for (const auto& [oid, index] : partitioned) oids.push_back(std::to_string(oid));
+    for (const auto& row : tx.exec_params(partitions_sql, oids.dump())) {
+      PartitionFacts p;
+      p.name = {row[1].as<std::string>(), row[2].as<std::string>()};
+      p.bound_text = row[3].is_null() ? "" : row[3].as<std::string>();
+      const PartitionBound bound = parse_partition_bound(p.bound_text);
+      p.is_default = bound.is_default;
+      p.lower = bound.lower;
+      p.upper = bound.upper;
+      p.tablespace = row[4].as<std::string>();
+      p.size_bytes = row[5].as<std::int64_t>();
+      p.estimated_rows = row[6].as<std::int64_t>();
+      facts[partitioned.at(row[0].as<long long>())].partitions.push_back(std::move(p));
+    }
+  }
+  tx.commit();
+  for (auto& f : facts) {
+    // Oldest first: an abort part-way leaves the newest data, never a hole in the middle.
+    std::stable_sort(f.partitions.begin(), f.partitions.end(), [](const PartitionFacts& a, const PartitionFacts& b) {
+      if (a.lower.has_value() != b.lower.has_value()) return !a.lower.has_value();
+      if (a.lower != b.lower) return a.lower < b.lower;
+      return a.name.name < b.name.name;
+    });
+  }
+  return facts;
+}
+
+DatabaseFacts PostgresqlDialect::describe_database(pqxx::connection& connection) const {
+  DatabaseFacts facts;
+  pqxx::read_transaction tx(connection);
+  for (const auto& row : tx.exec("SELECT spcname::text FROM pg_catalog.pg_tablespace ORDER BY 1")) {
+    facts.tablespaces.push_back(row[0].as<std::string>());
+  }
+  return facts;
+}
+
+}  // namespace retentiond

@@ -1,0 +1,221 @@
+#include "retentiond/engine/executor.hpp"
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+#include <pqxx/pqxx>
+
+#include "retentiond/db/connection.hpp"
+#include "retentiond/engine/snapshot.hpp"
+
+namespace retentiond {
+namespace {
+
+JobOutcome failed(std::int64_t id, const std::string& error) {
+  return {.id = id, .status = "failed", .rows = std::nullopt, .bytes = std::nullopt, .error = error};
+}
+
+void set_lock_timeout(pqxx::transaction_base& tx, const Dialect& dialect, const Action& action) {
+  if (action.lock_timeout.count() > 0) tx.exec0(dialect.set_lock_timeout(action.lock_timeout));
+}
+
+std::string where(const Action& action) {
+  return action.partition ? action.partition->display() : action.table.display();
+}
+
+}  // namespace
+
+Executor::Executor(pqxx::connection& connection, const Config& config, const Dialect& dialect, JobsLog& jobs)
+    : connection_(connection), config_(config), dialect_(dialect), jobs_(jobs) {}
+
+std::vector<ActionResult> Executor::execute(const PolicyPlan& plan) {
+  std::vector<ActionResult> results;
+  const auto& actions = plan.actions;
+  std::size_t next = 0;
+  bool stopped = false;
+  while (next < actions.size() && !stopped) {
+    const std::size_t before = results.size();
+    if (actions[next].kind == ActionKind::drop_partition) {
+      next += drop_group(actions, next, results);
+    } else {
+      const Action& action = actions[next++];
+      const auto id = jobs_.start({&action}).front();
+      JobOutcome outcome = run_single(action, id);
+      outcome.id = id;
+      jobs_.finish({outcome});
+      results.push_back({&action, outcome});
+    }
+    stopped = std::any_of(results.begin() + static_cast<std::ptrdiff_t>(before), results.end(),
+                          [](const ActionResult& r) { return r.outcome.status == "failed"; });
+  }
+  if (next < actions.size()) {
+    // Not attempted: recorded so the audit shows the whole plan and why it stopped.
+    std::vector<const Action*> rest;
+    for (std::size_t i = next; i < actions.size(); ++i) rest.push_back(&actions[i]);
+    const auto ids = jobs_.start(rest);
+    std::vector<JobOutcome> outcomes;
+    for (std::size_t i = 0; i < rest.size(); ++i) {
+      outcomes.push_back({.id = ids[i], .status = "skipped", .rows = std::nullopt, .bytes = std::nullopt,
+                          .error = "not attempted: an earlier action of this policy failed"});
+      results.push_back({rest[i], outcomes.back()});
+    }
+    jobs_.finish(outcomes);
+  }
+  return results;
+}
+
+std::size_t Executor::drop_group(const std::vector<Action>& actions, std::size_t begin,
+                                 std::vector<ActionResult>& results) {
+  std::vector<const Action*> group;
+  const auto limit = static_cast<std::size_t>(std::max<std::int64_t>(1, actions[begin].partitions_per_transaction));
+  for (std::size_t i = begin; i < actions.size() && group.size() < limit; ++i) {
+    if (actions[i].kind != ActionKind::drop_partition) break;
+    group.push_back(&actions[i]);
+  }
+  const auto ids = jobs_.start(group);
+  std::vector<JobOutcome> outcomes;
+  try {
+    pqxx::work tx(connection_);
+    set_lock_timeout(tx, dialect_, *group.front());
+    for (const Action* action : group) {
+      for (const auto& statement : action->sql) tx.exec0(statement);
+    }
+    tx.commit();
+    for (std::size_t i = 0; i < group.size(); ++i) {
+      outcomes.push_back({.id = ids[i], .status = "succeeded", .rows = std::nullopt, .bytes = group[i]->size_bytes,
+                          .error = std::nullopt});
+    }
+    spdlog::info("job.succeeded policy={} action=drop partitions={} first={} last={}", group.front()->policy_id,
+                 group.size(), where(*group.front()), where(*group.back()));
+  } catch (const pqxx::broken_connection&) {
+    throw;
+  } catch (const std::exception& e) {
+    // One statement failed and took the transaction with it. Redo the group one partition per
+    // transaction so the audit says exactly which partition failed and the ones before it
+    // are still dropped; stop there.
+    spdlog::warn("job.retrying policy={} reason=\"{}\": dropping one partition per transaction",
+                 group.front()->policy_id, first_line(e.what()));
+    outcomes.clear();
+    std::size_t i = 0;
+    for (; i < group.size(); ++i) {
+      JobOutcome outcome = in_transaction(*group[i]);
+      outcome.id = ids[i];
+      outcomes.push_back(outcome);
+      if (outcome.status == "failed") break;
+    }
+    jobs_.finish(outcomes);
+    for (std::size_t k = 0; k < outcomes.size(); ++k) results.push_back({group[k], outcomes[k]});
+    // Members after the failed one were not attempted.
+    if (i < group.size()) {
+      std::vector<JobOutcome> rest;
+      for (std::size_t k = i + 1; k < group.size(); ++k) {
+        rest.push_back({.id = ids[k], .status = "skipped", .rows = std::nullopt, .bytes = std::nullopt,
+                        .error = "not attempted: an earlier action of this policy failed"});
+        results.push_back({group[k], rest.back()});
+      }
+      jobs_.finish(rest);
+    }
+    return group.size();
+  }
+  jobs_.finish(outcomes);
+  for (std::size_t k = 0; k < group.size(); ++k) results.push_back({group[k], outcomes[k]});
+  return group.size();
+}
+
+JobOutcome Executor::run_single(const Action& action, std::int64_t job_id) {
+  try {
+    switch (action.kind) {
+      case ActionKind::delete_rows:
+        return delete_rows(action, job_id);
+      case ActionKind::detach_partition:
+        return detach(action);
+      case ActionKind::snapshot_partition: {
+        const auto& repository = config_.snapshot.repositories.at(action.target);
+        const SnapshotOutcome done = snapshot_partition(config_.database, action, repository);
+        spdlog::info("job.succeeded policy={} action=snapshot partition={} rows={} bytes={} manifest={}",
+                     action.policy_id, where(action), done.rows, done.bytes, done.manifest.string());
+        return {.id = job_id, .status = "succeeded", .rows = done.rows, .bytes = done.bytes, .error = std::nullopt};
+      }
+      case ActionKind::drop_partition:
+      case ActionKind::set_tablespace:
+        return in_transaction(action);
+    }
+  } catch (const pqxx::broken_connection&) {
+    throw;
+  } catch (const std::exception& e) {
+    spdlog::error("job.failed policy={} action={} target={} error=\"{}\"", action.policy_id, action.action,
+                  where(action), first_line(e.what()));
+    return failed(job_id, first_line(e.what()));
+  }
+  return failed(job_id, "unknown action");
+}
+
+JobOutcome Executor::in_transaction(const Action& action) {
+  try {
+    pqxx::work tx(connection_);
+    set_lock_timeout(tx, dialect_, action);
+    for (const auto& statement : action.sql) tx.exec0(statement);
+    tx.commit();
+    spdlog::info("job.succeeded policy={} action={} target={}", action.policy_id, action.action, where(action));
+    return {.id = 0, .status = "succeeded", .rows = std::nullopt, .bytes = action.size_bytes, .error = std::nullopt};
+  } catch (const pqxx::broken_connection&) {
+    throw;
+  } catch (const std::exception& e) {
+    spdlog::error("job.failed policy={} action={} target={} error=\"{}\"", action.policy_id, action.action,
+                  where(action), first_line(e.what()));
+    return failed(0, first_line(e.what()));
+  }
+}
+
+JobOutcome Executor::detach(const Action& action) {
+  const bool concurrently = action.sql.front().ends_with(" CONCURRENTLY");
+  if (!concurrently) return in_transaction(action);
+  // DETACH ... CONCURRENTLY refuses to run inside a transaction block; it commits by itself.
+  pqxx::nontransaction session(connection_);
+  if (action.lock_timeout.count() > 0) {
+    session.exec("SET lock_timeout = " + std::to_string(action.lock_timeout.count()));
+  }
+  try {
+    session.exec(action.sql.front());
+    session.exec("RESET lock_timeout");
+  } catch (...) {
+    session.exec("RESET lock_timeout");
+    throw;
+  }
+  if (action.sql.size() > 1) {
+    pqxx::work tx(connection_);
+    set_lock_timeout(tx, dialect_, action);
+    for (std::size_t i = 1; i < action.sql.size(); ++i) tx.exec0(action.sql[i]);
+    tx.commit();
+  }
+  spdlog::info("job.succeeded policy={} action={} target={}", action.policy_id, action.action, where(action));
+  return {.id = 0, .status = "succeeded", .rows = std::nullopt, .bytes = action.size_bytes, .error = std::nullopt};
+}
+
+JobOutcome Executor::delete_rows(const Action& action, std::int64_t job_id) {
+  std::int64_t total = 0;
+  for (int batch = 1;; ++batch) {
+    std::int64_t deleted = 0;
+    {
+      pqxx::work tx(connection_);
+      set_lock_timeout(tx, dialect_, action);
+      deleted = static_cast<std::int64_t>(
+          tx.exec_params(action.sql.front(), action.params.at(0), std::stoll(action.params.at(1))).affected_rows());
+      tx.commit();
+    }
+    total += deleted;
+    // Each batch is committed: an interruption loses at most the batch in flight, and the
+    // next run carries on from where this one stopped.
+    if (deleted > 0) {
+      spdlog::info("job.progress policy={} table={} batch={} rows={} total={}", action.policy_id,
+                   action.table.display(), batch, deleted, total);
+      jobs_.progress(job_id, total);
+    }
+    if (deleted < action.batch_size) break;
+  }
+  spdlog::info("job.succeeded policy={} action=delete_rows table={} rows={}", action.policy_id, action.table.display(),
+               total);
+  return {.id = job_id, .status = "succeeded", .rows = total, .bytes = std::nullopt, .error = std::nullopt};
+}
+
+}  // namespace retentiond

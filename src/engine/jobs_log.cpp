@@ -1,0 +1,117 @@
+#include "retentiond/engine/jobs_log.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+namespace retentiond {
+namespace {
+
+constexpr const char* application_prefix = "retentiond ";
+
+nlohmann::json optional_json(const std::optional<std::string>& value) {
+  return value ? nlohmann::json(*value) : nlohmann::json();
+}
+
+template <typename T>
+nlohmann::json optional_json(const std::optional<T>& value) {
+  return value ? nlohmann::json(*value) : nlohmann::json();
+}
+
+}  // namespace
+
+JobsLog::JobsLog(pqxx::connection& connection, const std::string& schema, std::string run_id, std::string instance)
+    : connection_(connection),
+      table_(quote_identifier(schema) + ".jobs_log"),
+      run_id_(std::move(run_id)),
+      instance_(std::move(instance)) {
+  pqxx::nontransaction session(connection_);
+  session.exec("SET application_name = " + session.quote(application_prefix + instance_));
+}
+
+std::string JobsLog::this_instance() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) std::snprintf(host, sizeof host, "unknown");
+  return std::string(host) + ":" + std::to_string(getpid());
+}
+
+std::string JobsLog::sql_text(const Action& action) {
+  std::string text;
+  for (const auto& statement : action.sql) text += (text.empty() ? "" : ";\n") + statement;
+  for (std::size_t i = 0; i < action.params.size(); ++i) {
+    text += (i == 0 ? "\n-- " : ", ") + ("$" + std::to_string(i + 1)) + " = '" + action.params[i] + "'";
+  }
+  return text;
+}
+
+std::vector<std::int64_t> JobsLog::start(const std::vector<const Action*>& actions) {
+  nlohmann::json rows = nlohmann::json::array();
+  for (const Action* a : actions) {
+    rows.push_back({a->policy_id, a->strategy, a->table.display(),
+                    a->partition ? nlohmann::json(a->partition->display()) : nlohmann::json(), a->action,
+                    sql_text(*a)});
+  }
+  pqxx::work tx(connection_);
+  auto result = tx.exec_params(
+      "INSERT INTO " + table_ +
+          " (run_id, policy_id, strategy, table_name, \"partition\", action, sql, status, instance)"
+          " SELECT $1, r.item->>0, r.item->>1, r.item->>2, r.item->>3, r.item->>4, r.item->>5, 'running', $2"
+          " FROM jsonb_array_elements($3::jsonb) WITH ORDINALITY AS r(item, ord) ORDER BY r.ord RETURNING id",
+      run_id_, instance_, rows.dump());
+  tx.commit();
+  // Ids come from one sequence in insertion order, which is the order of the actions.
+  std::vector<std::int64_t> ids;
+  for (const auto& row : result) ids.push_back(row[0].as<std::int64_t>());
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+void JobsLog::record_policy_error(const PolicyPlan& plan) {
+  pqxx::work tx(connection_);
+  tx.exec_params0("INSERT INTO " + table_ +
+                      " (run_id, policy_id, strategy, table_name, action, status, started_at, finished_at, error,"
+                      " instance) VALUES ($1, $2, $3, $4, 'plan', 'failed', now(), now(), $5, $6)",
+                  run_id_, plan.policy.id, plan.policy.strategy, plan.policy.table.display(), plan.error.value_or(""),
+                  instance_);
+  tx.commit();
+}
+
+void JobsLog::finish(const std::vector<JobOutcome>& outcomes) {
+  if (outcomes.empty()) return;
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& o : outcomes) {
+    rows.push_back({o.id, o.status, optional_json(o.rows), optional_json(o.bytes), optional_json(o.error)});
+  }
+  pqxx::work tx(connection_);
+  tx.exec_params0("UPDATE " + table_ +
+                      " AS j SET status = r.item->>1, finished_at = now(), rows_affected = (r.item->>2)::bigint,"
+                      " bytes = (r.item->>3)::bigint, error = r.item->>4"
+                      " FROM jsonb_array_elements($1::jsonb) AS r(item) WHERE j.id = (r.item->>0)::bigint",
+                  rows.dump());
+  tx.commit();
+}
+
+void JobsLog::progress(std::int64_t id, std::int64_t rows) {
+  pqxx::work tx(connection_);
+  tx.exec_params0("UPDATE " + table_ + " SET rows_affected = $2 WHERE id = $1", id, rows);
+  tx.commit();
+}
+
+int JobsLog::abandon_orphans() {
+  pqxx::work tx(connection_);
+  auto result = tx.exec_params(
+      "UPDATE " + table_ +
+          " SET status = 'abandoned', finished_at = now(),"
+          " error = coalesce(error || '; ', '') || 'the process ended before the action finished'"
+          " WHERE status = 'running' AND instance NOT IN ("
+          "   SELECT substr(application_name, length($1) + 1) FROM pg_catalog.pg_stat_activity"
+          "    WHERE application_name LIKE $1 || '%')",
+      std::string(application_prefix));
+  tx.commit();
+  return static_cast<int>(result.affected_rows());
+}
+
+}  // namespace retentiond

@@ -1,0 +1,114 @@
+#include "retentiond/engine/run.hpp"
+
+#include <algorithm>
+#include <random>
+
+#include <pqxx/pqxx>
+#include <spdlog/spdlog.h>
+
+#include "retentiond/core/error.hpp"
+#include "retentiond/db/policy_store.hpp"
+#include "retentiond/engine/jobs_log.hpp"
+#include "retentiond/engine/planner.hpp"
+
+namespace retentiond {
+namespace {
+
+std::vector<Policy> select_policies(pqxx::connection& connection, const Config& config, const RunRequest& request) {
+  PolicyStore store(connection, config.database.schema);
+  std::vector<Policy> all = store.list(request.tags);
+  if (request.policy_ids.empty()) {
+    std::erase_if(all, [](const Policy& p) { return !p.enabled; });
+    return all;
+  }
+  std::vector<Policy> selected;
+  for (const auto& id : request.policy_ids) {
+    auto it = std::find_if(all.begin(), all.end(), [&](const Policy& p) { return p.id == id; });
+    if (it == all.end()) {
+      throw usage_error("policy \"" + id + "\" not found" + (request.tags.empty() ? "" : " among the given --tags"));
+    }
+    if (std::none_of(selected.begin(), selected.end(), [&](const Policy& p) { return p.id == id; })) {
+      selected.push_back(*it);
+    }
+  }
+  std::sort(selected.begin(), selected.end(), [](const Policy& a, const Policy& b) { return a.id < b.id; });
+  return selected;
+}
+
+// A plain-table delete with nothing before its cutoff is not an action: asking costs one
+// query for all such policies together, and keeps "a second run does nothing" true for them.
+void drop_empty_row_deletes(pqxx::connection& connection, const Dialect& dialect, std::vector<PolicyPlan>& plans) {
+  std::string sql;
+  std::vector<std::string> params;
+  std::vector<PolicyPlan*> probed;
+  for (auto& plan : plans) {
+    if (plan.actions.size() != 1 || plan.actions.front().kind != ActionKind::delete_rows) continue;
+    const Action& action = plan.actions.front();
+    params.push_back(action.params.front());
+    sql += (sql.empty() ? "SELECT " : ", ") +
+           dialect.any_row_before(action.table, *plan.policy.partition_column, static_cast<int>(params.size()));
+    probed.push_back(&plan);
+  }
+  if (probed.empty()) return;
+  pqxx::read_transaction tx(connection);
+  pqxx::row row = tx.exec_params1(sql, pqxx::prepare::make_dynamic_params(params));
+  for (std::size_t i = 0; i < probed.size(); ++i) {
+    if (!row[static_cast<pqxx::row::size_type>(i)].as<bool>()) probed[i]->actions.clear();
+  }
+}
+
+std::string new_run_id() {
+  std::random_device device;
+  std::mt19937_64 random(device());
+  char text[40];
+  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(random()));
+  return text;
+}
+
+}  // namespace
+
+bool RunReport::failed() const {
+  return std::any_of(plans.begin(), plans.end(), [](const PolicyPlan& p) { return p.error.has_value(); }) ||
+         std::any_of(results.begin(), results.end(), [](const ActionResult& r) { return r.outcome.status == "failed"; });
+}
+
+RunReport run_once(pqxx::connection& connection, const Config& config, const Dialect& dialect,
+                   const RunRequest& request) {
+  RunReport report;
+  report.dry_run = request.dry_run;
+  report.now = request.now;
+  const std::vector<Policy> policies = select_policies(connection, config, request);
+
+  std::vector<TableRequest> requests;
+  for (const auto& policy : policies) {
+    TableRequest wanted{policy.table, policy.partition_column};
+    if (std::find(requests.begin(), requests.end(), wanted) == requests.end()) requests.push_back(wanted);
+  }
+  const std::vector<TableFacts> tables = dialect.describe_tables(connection, requests);
+  const DatabaseFacts database = dialect.describe_database(connection);
+  for (const auto& policy : policies) {
+    const TableRequest wanted{policy.table, policy.partition_column};
+    const auto index = static_cast<std::size_t>(std::find(requests.begin(), requests.end(), wanted) - requests.begin());
+    report.plans.push_back(plan_policy(policy, tables[index], database, dialect, config, request.now));
+  }
+  drop_empty_row_deletes(connection, dialect, report.plans);
+  if (request.dry_run) return report;
+
+  JobsLog jobs(connection, config.database.schema, new_run_id(), JobsLog::this_instance());
+  if (int abandoned = jobs.abandon_orphans(); abandoned > 0) {
+    spdlog::warn("jobs.abandoned count={}: rows left running by a process that ended", abandoned);
+  }
+  Executor executor(connection, config, dialect, jobs);
+  for (const auto& plan : report.plans) {
+    if (plan.error) {
+      spdlog::error("policy.failed policy={} error=\"{}\"", plan.policy.id, *plan.error);
+      jobs.record_policy_error(plan);
+      continue;
+    }
+    auto results = executor.execute(plan);
+    report.results.insert(report.results.end(), results.begin(), results.end());
+  }
+  return report;
+}
+
+}  // namespace retentiond

@@ -1,0 +1,48 @@
+#include "retentiond/strategy/option_values.hpp"
+
+#include <charconv>
+
+#include "retentiond/core/error.hpp"
+
+namespace retentiond {
+namespace {
+
+const std::string* find(const Policy& policy, std::string_view key) {
+  auto it = policy.options.find(std::string(key));
+  return it == policy.options.end() ? nullptr : &it->second;
+}
+
+Error bad(const Policy& policy, std::string_view key, const std::string& value) {
+  return usage_error("policy \"" + policy.id + "\": invalid value \"" + value + "\" for option " + std::string(key));
+}
+
+}  // namespace
+
+std::int64_t option_integer(const Policy& policy, std::string_view key, std::int64_t fallback) {
+  const std::string* value = find(policy, key);
+  if (value == nullptr) return fallback;
+  std::int64_t out = 0;
+  auto [end, error] = std::from_chars(value->data(), value->data() + value->size(), out);
+  if (error != std::errc() || end != value->data() + value->size() || out < 1) throw bad(policy, key, *value);
+  return out;
+}
+
+bool option_bool(const Policy& policy, std::string_view key) {
+  const std::string* value = find(policy, key);
+  if (value == nullptr || *value == "false") return false;
+  if (*value == "true") return true;
+  throw bad(policy, key, *value);
+}
+
+std::chrono::milliseconds option_duration(const Policy& policy, std::string_view key,
+                                          std::chrono::milliseconds fallback) {
+  const std::string* value = find(policy, key);
+  if (value == nullptr) return fallback;
+  try {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(Duration::parse(*value).seconds());
+  } catch (const Error&) {
+    throw bad(policy, key, *value);
+  }
+}
+
+}  // namespace retentiond
