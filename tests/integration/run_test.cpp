@@ -1,0 +1,238 @@
+#include <doctest/doctest.h>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "support/cli_fixture.hpp"
+
+using nlohmann::json;
+using retentiond::testing::CliFixture;
+
+namespace {
+
+// Ten daily partitions 2024-01-01 .. 2024-01-10 with rows, a default partition and one open
+// at the bottom; with --as-of 2024-01-11 and ttl 5d the cutoff is 2024-01-06, so exactly the
+// partitions of Jan 1-5 are expired.
+void make_daily_partitions(const CliFixture& f, const std::string& parent = "public.metrics",
+                           const std::string& prefix = "metrics_p") {
+  f.pg.execute("CREATE TABLE " + parent + " (ts timestamptz NOT NULL, v int) PARTITION BY RANGE (ts)");
+  std::string sql;
+  for (int day = 1; day <= 10; ++day) {
+    char name[64], from[16], to[16];
+    std::snprintf(name, sizeof name, "%s202401%02d", prefix.c_str(), day);
+    std::snprintf(from, sizeof from, "2024-01-%02d", day);
+    std::snprintf(to, sizeof to, "2024-01-%02d", day + 1);
+    sql += "CREATE TABLE public.\"" + std::string(name) + "\" PARTITION OF " + parent + " FOR VALUES FROM ('" + from +
+           "') TO ('" + to + "');";
+  }
+  sql += "CREATE TABLE public.\"" + prefix + "old\" PARTITION OF " + parent +
+         " FOR VALUES FROM (MINVALUE) TO ('2024-01-01');";
+  sql += "CREATE TABLE public.\"" + prefix + "default\" PARTITION OF " + parent + " DEFAULT;";
+  sql += "INSERT INTO " + parent + " SELECT t, 1 FROM generate_series('2023-12-30'::timestamptz, '2024-01-15', '1 hour') t;";
+  f.pg.execute(sql);
+}
+
+std::string partitions_of(const CliFixture& f, const std::string& parent = "public.metrics") {
+  return f.pg.scalar("SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_inherits i JOIN pg_class c ON "
+                     "c.oid = i.inhrelid WHERE i.inhparent = '" + parent + "'::regclass");
+}
+
+std::string jobs_summary(const CliFixture& f) {
+  return f.pg.scalar("SELECT coalesce(string_agg(action || ':' || coalesce(\"partition\", table_name) || ':' || status, "
+                     "',' ORDER BY id), '') FROM retention.jobs_log");
+}
+
+}  // namespace
+
+TEST_CASE("run: a dry run prints exactly the expired partitions with their SQL and changes nothing") {
+  CliFixture f;
+  f.setup_with_sample_tables();
+  f.pg.execute("DROP TABLE public.metrics");
+  make_daily_partitions(f);
+  REQUIRE(f.rd({"ttl", "public.metrics", "delete", "5d"}).exit_code == 0);
+  const auto before = partitions_of(f);
+  const auto catalog_before = f.pg.scalar("SELECT count(*) FROM pg_class");
+
+  auto result = f.rd({"run", "--once", "--dry-run", "--as-of", "2024-01-11", "-o", "json"});
+  REQUIRE_MESSAGE(result.exit_code == 0, result.err);
+  auto report = json::parse(result.out);
+  CHECK(report["dry_run"] == true);
+  CHECK(report["cutoff"] == "2024-01-06T00:00:00Z");
+  std::vector<std::string> planned;
+  for (const auto& a : report["actions"]) {
+    planned.push_back(a["partition"]);
+    CHECK(a["status"] == "planned");
+    CHECK(a["sql"] == "DROP TABLE \"public\".\"" + a["partition"].get<std::string>().substr(7) + "\"");
+  }
+  CHECK(planned == std::vector<std::string>{"public.metrics_p20240101", "public.metrics_p20240102",
+                                            "public.metrics_p20240103", "public.metrics_p20240104",
+                                            "public.metrics_p20240105"});
+  // The default partition and the open range are never touched, and say so.
+  std::string skipped = report["policies"][0]["skipped"].dump();
+  CHECK(skipped.find("default partition") != std::string::npos);
+  CHECK(skipped.find("unbounded range") != std::string::npos);
+
+  auto text = f.rd({"run", "--once", "--dry-run", "--as-of", "2024-01-11"});
+  CHECK(text.out.find("DROP TABLE \"public\".\"metrics_p20240105\"") != std::string::npos);
+  CHECK(text.out.find("metrics_p20240106") == std::string::npos);
+
+  CHECK(partitions_of(f) == before);
+  CHECK(f.pg.scalar("SELECT count(*) FROM pg_class") == catalog_before);
+  CHECK(f.pg.scalar("SELECT count(*) FROM retention.jobs_log") == "0");
+}
+
+TEST_CASE("run: a live run drops exactly the expired partitions, a second run does nothing") {
+  CliFixture f;
+  f.setup_with_sample_tables();
+  f.pg.execute("DROP TABLE public.metrics");
+  make_daily_partitions(f);
+  REQUIRE(f.rd({"ttl", "public.metrics", "delete", "5d", "--option", "partitions_per_transaction=2"}).exit_code == 0);
+
+  auto first = f.rd({"run", "--once", "--as-of", "2024-01-11"});
+  REQUIRE_MESSAGE(first.exit_code == 0, first.err);
+  CHECK(partitions_of(f) ==
+        "metrics_p20240106,metrics_p20240107,metrics_p20240108,metrics_p20240109,metrics_p20240110,"
+        "metrics_pdefault,metrics_pold");
+  CHECK(jobs_summary(f) ==
+        "drop:public.metrics_p20240101:succeeded,drop:public.metrics_p20240102:succeeded,"
+        "drop:public.metrics_p20240103:succeeded,drop:public.metrics_p20240104:succeeded,"
+        "drop:public.metrics_p20240105:succeeded");
+  CHECK(f.pg.scalar("SELECT count(*) FROM retention.jobs_log WHERE finished_at IS NULL OR instance NOT LIKE '%:%'") == "0");
+
+  auto second = f.rd({"run", "--once", "--as-of", "2024-01-11", "-o", "json"});
+  REQUIRE(second.exit_code == 0);
+  CHECK(json::parse(second.out)["actions"].empty());
+  CHECK(f.pg.scalar("SELECT count(*) FROM retention.jobs_log") == "5");
+
+  auto jobs = f.rd({"jobs", "-o", "json", "--status", "succeeded", "--limit", "3"});
+  REQUIRE(jobs.exit_code == 0);
+  auto rows = json::parse(jobs.out);
+  CHECK(rows.size() == 3);
+  for (const char* key : {"id", "run_id", "policy_id", "strategy", "table_name", "partition", "action", "sql", "status",
+                          "rows_affected", "bytes", "started_at", "finished_at", "error", "instance"}) {
+    CHECK_MESSAGE(rows[0].contains(key), key);
+  }
+}
+
+TEST_CASE("run: a plain-table delete removes exactly the rows before the cutoff, at most batch_size per transaction") {
+  CliFixture f;
+  f.setup_with_sample_tables();
+  // Every deleted row notes its transaction, so the batch bound can be checked afterwards.
+  f.pg.execute(R"sql(
+    CREATE TABLE public.deleted_by (txid bigint);
+    CREATE FUNCTION public.note_txid() RETURNS trigger LANGUAGE plpgsql AS
+      $$ BEGIN INSERT INTO public.deleted_by VALUES (txid_current()); RETURN OLD; END $$;
+    CREATE TRIGGER note AFTER DELETE ON public.events FOR EACH ROW EXECUTE FUNCTION public.note_txid();
+    INSERT INTO public.events (created_at, body)
+      SELECT t, 'x' FROM generate_series('2024-01-01'::timestamptz, '2024-01-10', '1 minute') t;
+  )sql");
+  const auto expected = f.pg.scalar("SELECT count(*) FROM public.events WHERE created_at < '2024-01-06'");
+  REQUIRE(f.rd({"ttl", "public.events:created_at", "delete", "5d", "--option", "batch_size=1000"}).exit_code == 0);
+
+  auto result = f.rd({"run", "--once", "--as-of", "2024-01-11", "-o", "json"});
+  REQUIRE_MESSAGE(result.exit_code == 0, result.err);
+  CHECK(std::to_string(json::parse(result.out)["actions"][0]["rows"].get<long long>()) == expected);
+  CHECK(f.pg.scalar("SELECT count(*) FROM public.events WHERE created_at < '2024-01-06'") == "0");
+  CHECK(f.pg.scalar("SELECT min(created_at) = '2024-01-06' FROM public.events") == "t");
+  CHECK(f.pg.scalar("SELECT count(*) FROM public.deleted_by") == expected);
+  CHECK(f.pg.scalar("SELECT max(n) FROM (SELECT count(*) AS n FROM public.deleted_by GROUP BY txid) b") == "1000");
+  CHECK(f.pg.scalar("SELECT count(DISTINCT txid) FROM public.deleted_by") ==
+        std::to_string((std::stoll(expected) + 999) / 1000));
+
+  auto second = f.rd({"run", "--once", "--as-of", "2024-01-11", "-o", "json"});
+  CHECK(json::parse(second.out)["actions"].empty());
+  CHECK(f.pg.scalar("SELECT count(*) FROM retention.jobs_log") == "1");
+}
+
+TEST_CASE("run: reallocate moves expired partitions into the tablespace, a second run does nothing") {
+  CliFixture f;
+  f.setup_with_sample_tables();
+  f.pg.execute("DROP TABLE public.metrics");
+  make_daily_partitions(f);
+  const auto location = f.pg.directory() / "cold";
+  std::filesystem::create_directory(location);
+  struct stat owner {};
+  REQUIRE(::stat(f.pg.directory().c_str(), &owner) == 0);
+  REQUIRE(::chown(location.c_str(), owner.st_uid, owner.st_gid) == 0);
+  f.pg.execute("CREATE TABLESPACE cold LOCATION '" + location.string() + "'");
+  REQUIRE(f.rd({"ttl", "public.metrics", "reallocate:cold", "5d"}).exit_code == 0);
+
+  auto first = f.rd({"run", "--once", "--as-of", "2024-01-11"});
+  REQUIRE_MESSAGE(first.exit_code == 0, first.err);
+  CHECK(f.pg.scalar("SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_class c JOIN pg_tablespace t "
+                    "ON t.oid = c.reltablespace WHERE t.spcname = 'cold' AND c.relkind = 'r'") ==
+        "metrics_p20240101,metrics_p20240102,metrics_p20240103,metrics_p20240104,metrics_p20240105");
+  CHECK(f.pg.scalar("SELECT count(*) FROM public.metrics") == "385");
+
+  auto second = f.rd({"run", "--once", "--as-of", "2024-01-11", "-o", "json"});
+  REQUIRE(second.exit_code == 0);
+  auto report = json::parse(second.out);
+  CHECK(report["actions"].empty());
+  CHECK(report["policies"][0]["skipped"].dump().find("already in tablespace cold") != std::string::npos);
+}
+
+TEST_CASE("run: a missing tablespace fails that policy, the others go on, and the run exits 1") {
+  CliFixture f;
+  f.setup_with_sample_tables();
+  f.pg.execute("DROP TABLE public.metrics");
+  make_daily_partitions(f);
+  REQUIRE(f.rd({"ttl", "public.metrics", "reallocate:nowhere", "5d", "--id", "a-realloc"}).exit_code == 0);
+  REQUIRE(f.rd({"ttl", "public.metrics", "delete", "7d", "--id", "b-delete"}).exit_code == 0);
+
+  auto result = f.rd({"run", "--once", "--as-of", "2024-01-11"});
+  CHECK(result.exit_code == 1);
+  CHECK(result.out.find("tablespace \"nowhere\" does not exist") != std::string::npos);
+  CHECK(f.pg.scalar("SELECT status || ':' || error FROM retention.jobs_log WHERE policy_id = 'a-realloc'") ==
+        "failed:tablespace \"nowhere\" does not exist");
+  CHECK(f.pg.scalar("SELECT count(*) FROM retention.jobs_log WHERE policy_id = 'b-delete' AND status = 'succeeded'") ==
+        "3");
+}
+
+TEST_CASE("run: names with capitals, spaces and quotes in schema, table and partition work") {
+  CliFixture f;
+  f.setup_with_sample_tables();
+  f.pg.execute(R"sql(
+    CREATE SCHEMA "Sensor ""Data""";
+    CREATE TABLE "Sensor ""Data"""."Readings Table" ("Taken At" timestamptz NOT NULL) PARTITION BY RANGE ("Taken At");
+    CREATE TABLE "Sensor ""Data"""."Part ""One"" Jan" PARTITION OF "Sensor ""Data"""."Readings Table"
+      FOR VALUES FROM ('2024-01-01') TO ('2024-02-01');
+    CREATE TABLE "Sensor ""Data"""."Part Feb" PARTITION OF "Sensor ""Data"""."Readings Table"
+      FOR VALUES FROM ('2024-02-01') TO ('2024-03-01');
+    CREATE TABLE public."Events; DROP TABLE y" ("When" timestamp NOT NULL);
+    INSERT INTO public."Events; DROP TABLE y" SELECT t FROM generate_series('2024-01-01'::timestamp, '2024-03-01', '1 day') t;
+  )sql");
+  REQUIRE(f.rd({"ttl", R"("Sensor ""Data"""."Readings Table")", "delete", "1mo", "--id", "readings"}).exit_code == 0);
+  REQUIRE(f.rd({"ttl", R"(public."Events; DROP TABLE y":"When")", "delete", "1mo", "--id", "events"}).exit_code == 0);
+
+  auto dry = f.rd({"run", "--once", "--dry-run", "--as-of", "2024-03-05"});
+  REQUIRE_MESSAGE(dry.exit_code == 0, dry.err);
+  CHECK(dry.out.find(R"(DROP TABLE "Sensor ""Data"""."Part ""One"" Jan")") != std::string::npos);
+
+  auto live = f.rd({"run", "--once", "--as-of", "2024-03-05"});
+  REQUIRE_MESSAGE(live.exit_code == 0, live.err);
+  CHECK(f.pg.scalar(R"(SELECT string_agg(c.relname, ',') FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                       WHERE i.inhparent = '"Sensor ""Data"""."Readings Table"'::regclass)") == "Part Feb");
+  CHECK(f.pg.scalar(R"(SELECT min("When")::date FROM public."Events; DROP TABLE y")") == "2024-02-05");
+  CHECK(f.pg.scalar("SELECT count(*) FROM public.events") == "0");  // untouched bystander
+}
+
+TEST_CASE("run: bad run options are usage errors") {
+  CliFixture f;
+  f.setup_with_sample_tables();
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"run", "--once", "--as-of", "yesterday"},
+           {"run", "--once", "--policy", "nosuch"},
+           {"run", "--once", "--tags", "bad tag"},
+           {"jobs", "--status", "exploded"},
+           {"jobs", "--since", "5 fortnights"},
+           {"jobs", "--limit", "0"},
+       }) {
+    auto result = f.rd(args);
+    CHECK(result.exit_code == 2);
+    CHECK(retentiond::testing::is_one_line(result.err));
+  }
+}
