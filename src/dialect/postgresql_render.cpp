@@ -1,4 +1,7 @@
 #include "retentiond/dialect/postgresql.hpp"
+
+#include <cstdio>
+
 #include "retentiond/engine/plan.hpp"
 
 namespace retentiond {
@@ -30,12 +33,26 @@ std::string PostgresqlDialect::any_row_before(const QualifiedName& table, const 
 
 std::string PostgresqlDialect::cutoff_parameter(std::chrono::sys_seconds cutoff, std::string_view type) const {
   // ISO text that each of timestamptz (explicit UTC offset), timestamp (read as UTC, like every
-  // cutoff) and date reads exactly; a date cutoff is the day of the instant.
-  std::string iso = format_instant(cutoff);  // 2024-01-02T03:04:05Z
-  if (type == "date") return iso.substr(0, 10);
-  std::string text = iso.substr(0, 10) + " " + iso.substr(11, 8);
-  if (type == "timestamp with time zone") text += "+00";
-  return text;
+  // cutoff) and date reads exactly; a date cutoff is the day of the instant. A ttl of millennia
+  // puts the cutoff before year 1, which PostgreSQL spells with a BC suffix (year 0 is 1 BC).
+  using namespace std::chrono;
+  const auto day = floor<days>(cutoff);
+  const year_month_day date{day};
+  const hh_mm_ss time{cutoff - day};
+  const int y = static_cast<int>(date.year());
+  char text[64];
+  std::snprintf(text, sizeof text, "%04d-%02u-%02u %02d:%02d:%02d", y > 0 ? y : 1 - y,
+                static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+                static_cast<int>(time.hours().count()), static_cast<int>(time.minutes().count()),
+                static_cast<int>(time.seconds().count()));
+  std::string out = text;
+  if (type == "date") {
+    out.resize(out.find(' '));
+  } else if (type == "timestamp with time zone") {
+    out += "+00";
+  }
+  if (y <= 0) out += " BC";
+  return out;
 }
 
 std::string PostgresqlDialect::copy_out(const QualifiedName& partition) const {

@@ -57,6 +57,12 @@ PolicyPlan plan_policy(const Policy& policy, const TableFacts& table, const Data
     plan.error = "unknown strategy \"" + policy.strategy + "\"";
     return plan;
   }
+  // The policies table does not enforce this: a row edited by hand must fail its policy, not
+  // take the strategies' `*policy.target` into undefined behaviour.
+  if (strategy->requires_target() && !policy.target) {
+    plan.error = "strategy " + policy.strategy + " needs a target and the policy has none";
+    return plan;
+  }
   if (!table.exists) {
     plan.error = "table " + name + " does not exist";
     return plan;

@@ -38,11 +38,18 @@ std::chrono::milliseconds option_duration(const Policy& policy, std::string_view
                                           std::chrono::milliseconds fallback) {
   const std::string* value = find(policy, key);
   if (value == nullptr) return fallback;
+  Duration duration;
   try {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(Duration::parse(*value).seconds());
+    duration = Duration::parse(*value);
   } catch (const Error&) {
     throw bad(policy, key, *value);
   }
+  // The same bounds validate_option sets when a policy is written: a calendar part has no
+  // length in milliseconds (it would read as 0, "no timeout"), and past 24 days the value no
+  // longer fits PostgreSQL's int timeouts.
+  constexpr std::chrono::seconds longest{24 * 86'400};
+  if (!duration.is_exact() || duration.seconds() > longest) throw bad(policy, key, *value);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(duration.seconds());
 }
 
 }  // namespace retentiond

@@ -18,7 +18,8 @@ struct PartitionBound {
 
 /// Reads `DEFAULT`, `FOR VALUES FROM ('2024-01-01 00:00:00+00') TO ('2024-01-02 00:00:00+00')`,
 /// `FOR VALUES FROM (MINVALUE) TO ('2024-01-01')` and the like. Never throws: what it cannot
-/// read yields an empty bound, and an empty bound is never expired.
+/// read yields an empty bound, and an empty bound is never expired. A fraction of a second in
+/// the upper bound rounds it up, so a partition never looks older than it is.
 [[nodiscard]] PartitionBound parse_partition_bound(std::string_view expression);
 
 /// A timestamptz, timestamp or date literal in ISO style (`2024-01-01`, `2024-01-01 00:00:00`,
