@@ -23,6 +23,12 @@ namespace {
 
 void check_schedule(std::string_view text) { (void)Schedule::parse(text); }
 void check_listen(std::string_view text) { (void)parse_listen_address(text); }
+// PostgreSQL keeps timeouts in milliseconds in an int: about 24.8 days at most.
+void check_server_timeout(std::string_view text) {
+  if (Duration::parse(text, Duration::Zero::allow).seconds() > std::chrono::hours(24 * 24)) {
+    throw usage_error("at most 24d (PostgreSQL's limit for timeouts)");
+  }
+}
 
 constexpr std::string_view kDialects[] = {"auto", "postgresql", "cratedb"};
 constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error"};
@@ -58,13 +64,15 @@ constexpr ConfigKey kKeys[] = {
      .type = KeyType::duration_or_zero,
      .default_text = "0s",
      .description = "statement_timeout of every statement retentiond runs; 0 = none",
-     .field = RETENTIOND_FIELD(database.statement_timeout)},
+     .field = RETENTIOND_FIELD(database.statement_timeout),
+     .check = check_server_timeout},
     {.name = "database.lock_timeout",
      .type = KeyType::duration_or_zero,
      .default_text = "5s",
      .description = "lock_timeout of DDL/DML actions: an action gives up rather than queue "
                     "queries behind it; 0 = wait forever",
-     .field = RETENTIOND_FIELD(database.lock_timeout)},
+     .field = RETENTIOND_FIELD(database.lock_timeout),
+     .check = check_server_timeout},
     {.name = "scheduler.default_schedule",
      .type = KeyType::string,
      .default_text = "@hourly",

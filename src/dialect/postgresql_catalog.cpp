@@ -99,6 +99,9 @@ DatabaseFacts PostgresqlDialect::describe_database(pqxx::connection& connection)
   for (const auto& row : tx.exec("SELECT spcname::text FROM pg_catalog.pg_tablespace ORDER BY 1")) {
     facts.tablespaces.push_back(row[0].as<std::string>());
   }
+  facts.default_tablespace = tx.exec1(
+      "SELECT t.spcname::text FROM pg_catalog.pg_database d JOIN pg_catalog.pg_tablespace t ON t.oid = d.dattablespace"
+      " WHERE d.datname = current_database()")[0].as<std::string>();
   return facts;
 }
 

@@ -14,8 +14,9 @@ void plan_reallocate(const PlanContext& c, PolicyPlan& plan) {
     return;
   }
   for (const PartitionFacts* partition : c.expired) {
-    // The catalog leaves reltablespace at 0 for the database default, shown here as "".
-    const std::string& current = partition->tablespace.empty() ? std::string("pg_default") : partition->tablespace;
+    // The catalog leaves reltablespace at 0 for the database's default tablespace (shown here
+    // as ""), whatever that tablespace is called.
+    const std::string current = partition->tablespace.empty() ? c.database.default_tablespace : partition->tablespace;
     if (current == target) {
       plan.skipped.push_back({partition->name, "already in tablespace " + display_identifier(target)});
       continue;

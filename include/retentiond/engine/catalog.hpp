@@ -39,6 +39,8 @@ struct TableFacts {
 /// Tablespaces and other database-wide facts the planner checks targets against.
 struct DatabaseFacts {
   std::vector<std::string> tablespaces;
+  /// Where a partition with no tablespace of its own lives (catalog shows "" for it).
+  std::string default_tablespace = "pg_default";
 };
 
 /// What the engine asks the catalog about: a policy's table and, for plain tables, its time
