@@ -25,6 +25,7 @@ void check_schedule(std::string_view text) { (void)Schedule::parse(text); }
 void check_listen(std::string_view text) { (void)parse_listen_address(text); }
 // PostgreSQL keeps timeouts in milliseconds in an int: about 24.8 days at most.
 void check_server_timeout(std::string_view text) {
+  if (text == "0") return;  // "none", accepted without a unit like in postgresql.conf
   if (Duration::parse(text, Duration::Zero::allow).seconds() > std::chrono::hours(24 * 24)) {
     throw usage_error("at most 24d (PostgreSQL's limit for timeouts)");
   }
