@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <random>
+#include <set>
 
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
@@ -57,6 +58,20 @@ void drop_empty_row_deletes(pqxx::connection& connection, const Dialect& dialect
   }
 }
 
+// Whether the partition is gone (from its parent) once the action succeeded.
+bool removes_partition(const Action& action) {
+  switch (action.kind) {
+    case ActionKind::drop_partition:
+    case ActionKind::detach_partition:
+    case ActionKind::snapshot_partition:
+      return true;
+    case ActionKind::set_tablespace:
+    case ActionKind::delete_rows:
+      return false;
+  }
+  return false;
+}
+
 std::string new_run_id() {
   std::random_device device;
   std::mt19937_64 random(device());
@@ -86,10 +101,20 @@ RunReport run_once(pqxx::connection& connection, const Config& config, const Dia
   }
   const std::vector<TableFacts> tables = dialect.describe_tables(connection, requests);
   const DatabaseFacts database = dialect.describe_database(connection);
+  // Several policies may share a table (archive after 90 days, tier after 30). A partition an
+  // earlier policy of this run drops is gone for the later ones: planning them as if it were
+  // still there would fail, and re-reading the catalog would cost a query per policy.
+  std::set<QualifiedName> removed;
   for (const auto& policy : policies) {
     const TableRequest wanted{policy.table, policy.partition_column};
     const auto index = static_cast<std::size_t>(std::find(requests.begin(), requests.end(), wanted) - requests.begin());
-    report.plans.push_back(plan_policy(policy, tables[index], database, dialect, config, request.now));
+    TableFacts facts = tables[index];
+    std::erase_if(facts.partitions, [&](const PartitionFacts& p) { return removed.contains(p.name); });
+    PolicyPlan plan = plan_policy(policy, facts, database, dialect, config, request.now);
+    for (const auto& action : plan.actions) {
+      if (action.partition && removes_partition(action)) removed.insert(*action.partition);
+    }
+    report.plans.push_back(std::move(plan));
   }
   drop_empty_row_deletes(connection, dialect, report.plans);
   if (request.dry_run) return report;

@@ -236,3 +236,29 @@ TEST_CASE("run: bad run options are usage errors") {
     CHECK(retentiond::testing::is_one_line(result.err));
   }
 }
+
+TEST_CASE("run: policies sharing a table see the partitions an earlier policy of the run removed as gone") {
+  CliFixture f;
+  f.setup_with_sample_tables();
+  f.pg.execute("DROP TABLE public.metrics");
+  make_daily_partitions(f);
+  const auto location = f.pg.directory() / "cold";
+  std::filesystem::create_directory(location);
+  struct stat owner {};
+  REQUIRE(::stat(f.pg.directory().c_str(), &owner) == 0);
+  REQUIRE(::chown(location.c_str(), owner.st_uid, owner.st_gid) == 0);
+  f.pg.execute("CREATE TABLESPACE cold LOCATION '" + location.string() + "'");
+  REQUIRE(f.rd({"ttl", "public.metrics", "delete", "7d", "--id", "a-delete"}).exit_code == 0);
+  REQUIRE(f.rd({"ttl", "public.metrics", "reallocate:cold", "3d", "--id", "b-cold"}).exit_code == 0);
+
+  auto dry = f.rd({"run", "--once", "--dry-run", "--as-of", "2024-01-11", "-o", "json"});
+  REQUIRE(dry.exit_code == 0);
+  CHECK(json::parse(dry.out)["actions"].size() == 7);  // 3 drops (Jan 1-3), 4 moves (Jan 4-7)
+
+  auto live = f.rd({"run", "--once", "--as-of", "2024-01-11"});
+  REQUIRE_MESSAGE(live.exit_code == 0, live.out + live.err);
+  CHECK(jobs_summary(f).find("failed") == std::string::npos);
+  CHECK(f.pg.scalar("SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_class c JOIN pg_tablespace t "
+                    "ON t.oid = c.reltablespace WHERE t.spcname = 'cold' AND c.relkind = 'r'") ==
+        "metrics_p20240104,metrics_p20240105,metrics_p20240106,metrics_p20240107");
+}
