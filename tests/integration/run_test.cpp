@@ -256,7 +256,7 @@ TEST_CASE("run: policies sharing a table see the partitions an earlier policy of
   CHECK(json::parse(dry.out)["actions"].size() == 7);  // 3 drops (Jan 1-3), 4 moves (Jan 4-7)
 
   auto live = f.rd({"run", "--once", "--as-of", "2024-01-11"});
-  REQUIRE_MESSAGE(live.exit_code == 0, live.out + live.err);
+  REQUIRE_MESSAGE(live.exit_code == 0, (live.out + live.err));
   CHECK(jobs_summary(f).find("failed") == std::string::npos);
   CHECK(f.pg.scalar("SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_class c JOIN pg_tablespace t "
                     "ON t.oid = c.reltablespace WHERE t.spcname = 'cold' AND c.relkind = 'r'") ==
