@@ -132,7 +132,8 @@ std::span<const Command> commands() {
       {"run", "run --once [--dry-run]: plan and apply every selected policy", run_run_command},
       {"jobs", "the jobs_log: what ran, when, and how it ended", run_jobs_command},
       {"config", "config print: the effective configuration, secrets redacted", run_config_command},
-      {"restore", "restore MANIFEST [--into TABLE]: bring an archived partition back", run_restore_command},  // TEMP-SNAPSHOT-WORKER
+      {"restore", "restore MANIFEST [--into TABLE]: bring an archived partition back",
+       run_restore_command},
   };
   return all;
 }

@@ -1,0 +1,170 @@
+#include "retentiond/engine/snapshot.hpp"
+
+#include <unistd.h>
+
+#include <stdexcept>
+#include <string_view>
+
+#include <spdlog/spdlog.h>
+
+#include "retentiond/archive/archive_reader.hpp"
+#include "retentiond/archive/archive_writer.hpp"
+#include "retentiond/archive/manifest.hpp"
+#include "retentiond/db/libpq_session.hpp"
+
+namespace fs = std::filesystem;
+
+namespace retentiond {
+namespace {
+
+// The columns COPY writes without a column list, in its order: generated and dropped columns
+// are not part of the data.
+constexpr std::string_view kColumnsSql = R"sql(
+SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull
+FROM pg_catalog.pg_attribute a
+WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+ORDER BY a.attnum)sql";
+
+// The partition's parent and bound as the catalog has them inside our transaction (after the
+// lock), which is what a restore must re-create.
+constexpr std::string_view kPartitionSql = R"sql(
+SELECT c.relispartition, COALESCE(pg_catalog.pg_get_expr(c.relpartbound, c.oid), ''), pn.nspname, p.relname
+FROM pg_catalog.pg_class c
+LEFT JOIN pg_catalog.pg_inherits i ON i.inhrelid = c.oid AND c.relispartition
+LEFT JOIN pg_catalog.pg_class p ON p.oid = i.inhparent
+LEFT JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace
+WHERE c.oid = $1::regclass)sql";
+
+struct PartitionFacts {
+  QualifiedName parent;
+  std::string bound_text;
+  std::vector<ColumnDefinition> columns;
+};
+
+PartitionFacts read_partition(LibpqSession& session, const QualifiedName& partition,
+                              const QualifiedName& table) {
+  PartitionFacts facts{.parent = table, .bound_text = {}, .columns = {}};
+  const auto rows = session.query(std::string(kPartitionSql), {partition.quoted()});
+  if (rows.size() == 1 && rows[0][0] == "t" && rows[0][2] && rows[0][3]) {
+    facts.bound_text = rows[0][1].value_or("");
+    facts.parent = QualifiedName{*rows[0][2], *rows[0][3]};
+  }
+  for (const auto& row : session.query(std::string(kColumnsSql), {partition.quoted()})) {
+    facts.columns.push_back(ColumnDefinition{row[0].value_or(""), row[1].value_or(""), row[2] == "t"});
+  }
+  if (facts.columns.empty())
+    throw std::runtime_error("partition " + partition.display() + " has no columns to archive");
+  return facts;
+}
+
+void remove_if_exists(const fs::path& path) {
+  std::error_code ec;
+  if (fs::remove(path, ec)) fsync_directory(path.parent_path());
+  if (ec) throw std::runtime_error("cannot remove " + path.string() + ": " + ec.message());
+}
+
+}  // namespace
+
+SnapshotOutcome snapshot_partition(const Config::Database& database, const Action& action,
+                                   const RepositoryConfig& repository) {
+  // The planner decides the statements (a dry run prints them); this function only runs them,
+  // with the archive work in between.
+  if (action.kind != ActionKind::snapshot_partition || !action.partition || action.sql.size() != 2 ||
+      !action.sql[0].starts_with("COPY ") || !action.sql[1].starts_with("DROP ")) {
+    throw std::logic_error("a snapshot action needs a partition and exactly a COPY and a DROP statement");
+  }
+  const QualifiedName& partition = *action.partition;
+  if (repository.path.empty()) {
+    throw std::runtime_error("snapshot repository \"" + action.target + "\" has no path configured");
+  }
+  const Compression compression = parse_compression(repository.compression);
+  const ArchivePaths paths = archive_paths(repository.path, action.table, partition, compression);
+
+  // Crash safety, step by step (the partition is dropped only in the final COMMIT):
+  //  - killed during COPY: only a `.tmp-PID` file exists; the server rolls the transaction back
+  //    when the connection goes, so the partition is untouched. The next run removes the file.
+  //  - killed after the data file's rename but before the manifest: a complete data file with
+  //    no manifest; nothing claims it; the partition is untouched and the next run redoes it.
+  //  - killed after the manifest, before COMMIT: a verified archive and the partition.
+  //  - killed during COMMIT: the partition dropped or not, and a verified archive either way.
+  LibpqSession session(database);
+  session.execute("BEGIN");
+  if (action.lock_timeout.count() > 0) {
+    session.execute("SET LOCAL lock_timeout = " + std::to_string(action.lock_timeout.count()));
+  }
+  // SHARE ROW EXCLUSIVE rather than SHARE: both block writers and let readers go on, so the
+  // archive and the DROP see the same rows; this one also conflicts with itself, so two
+  // daemons (or a daemon and `run --once`) never archive the same partition at once. That is
+  // what makes removing the `.tmp-` leftovers below safe: no live writer can own them.
+  session.execute("LOCK TABLE " + partition.quoted() + " IN SHARE ROW EXCLUSIVE MODE");
+  const PartitionFacts facts = read_partition(session, partition, action.table);
+
+  create_directories_durably(paths.directory);
+  const std::size_t stale = remove_stale_temporaries(paths.data) + remove_stale_temporaries(paths.manifest);
+  if (stale > 0) {
+    spdlog::warn("snapshot.stale_removed partition={} files={}: temporary files of an interrupted snapshot",
+                 partition.display(), stale);
+  }
+
+  std::int64_t copied_rows = 0;
+  ArchiveSummary written;
+  {
+    ArchiveWriter writer(paths.data, compression);
+    copied_rows = session.copy_out(action.sql[0], [&](std::string_view row) { writer.write(row); });
+    // A manifest from an earlier attempt (one that crashed or failed before its DROP committed)
+    // describes the data file about to be replaced: it goes first, so no manifest ever claims
+    // a data file it does not describe.
+    remove_if_exists(paths.manifest);
+    written = writer.finish();
+  }
+  // An archive that does not verify is removed: no file under a final name is left that a
+  // later reader could take for a good one.
+  const auto reject = [&](const std::string& what, const std::string& expected, const std::string& found) {
+    remove_if_exists(paths.data);
+    throw std::runtime_error("archive " + paths.data.string() + " does not verify: " + what + " " + found +
+                             ", expected " + expected + "; the partition was not dropped");
+  };
+  if (written.rows != copied_rows)
+    reject("row count", std::to_string(copied_rows), std::to_string(written.rows));
+
+  // Verify what is on disk, not what was meant to be written: read the file back from the start.
+  const ArchiveSummary reread = read_archive(paths.data, compression);
+  if (reread.sha256 != written.sha256) reject("sha256", written.sha256, reread.sha256);
+  if (reread.bytes != written.bytes)
+    reject("size", std::to_string(written.bytes), std::to_string(reread.bytes));
+  if (reread.rows != copied_rows)
+    reject("row count", std::to_string(copied_rows), std::to_string(reread.rows));
+
+  Manifest manifest;
+  manifest.retentiond_version = RETENTIOND_VERSION;
+  manifest.table = facts.parent;
+  manifest.partition = partition;
+  manifest.lower = action.lower;
+  manifest.upper = action.upper;
+  manifest.bound_text = facts.bound_text;
+  manifest.columns = facts.columns;
+  manifest.row_count = copied_rows;
+  manifest.bytes = written.bytes;
+  manifest.uncompressed_bytes = written.raw_bytes;
+  manifest.sha256 = written.sha256;
+  manifest.compression = compression;
+  manifest.data_file = paths.data.filename().string();
+  manifest.created_at = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  write_manifest(paths.manifest, manifest);
+  // Read back through the same validation a restore uses: the manifest that makes the drop
+  // acceptable must be one a restore accepts.
+  if (read_manifest(paths.manifest) != manifest) {
+    throw std::runtime_error("manifest " + paths.manifest.string() +
+                             " does not read back as written; the partition was not dropped");
+  }
+  // An archive of the other compression left by an earlier configuration is described by no
+  // manifest any more.
+  const Compression other = compression == Compression::zstd ? Compression::none : Compression::zstd;
+  remove_if_exists(archive_paths(repository.path, action.table, partition, other).data);
+
+  session.execute(action.sql[1]);
+  session.execute("COMMIT");
+  return SnapshotOutcome{.rows = copied_rows, .bytes = written.bytes, .manifest = paths.manifest};
+}
+
+}  // namespace retentiond
