@@ -14,8 +14,10 @@ std::string milliseconds(const Duration& duration) {
   return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(duration.seconds()).count());
 }
 
-// libpq quotes pieces of a malformed conninfo in its messages; whatever redact_url() hides
-// (found as the part where the redacted URL differs from the original) is hidden there too.
+}  // namespace
+
+// The secret is found as the part where the redacted URL differs from the original, so this
+// stays right for every URL form redact_url() understands.
 std::string scrub_secret(std::string message, const std::string& url) {
   std::string redacted = redact_url(url);
   if (redacted == url) return message;
@@ -33,8 +35,6 @@ std::string scrub_secret(std::string message, const std::string& url) {
   }
   return message;
 }
-
-}  // namespace
 
 std::string first_line(const std::string& message) {
   std::string line = message.substr(0, message.find('\n'));

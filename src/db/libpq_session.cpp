@@ -18,26 +18,6 @@ struct ResultDeleter {
 };
 using Result = std::unique_ptr<PGresult, ResultDeleter>;
 
-// Whatever redact_url() hides (the part where the redacted URL differs from the original) is
-// hidden in libpq's messages too: a malformed conninfo is quoted back in them.
-std::string scrub_secret(std::string message, const std::string& url) {
-  const std::string redacted = redact_url(url);
-  if (redacted == url) return message;
-  std::size_t prefix = 0;
-  while (prefix < url.size() && prefix < redacted.size() && url[prefix] == redacted[prefix]) ++prefix;
-  std::size_t suffix = 0;
-  while (suffix < url.size() - prefix && suffix < redacted.size() - prefix &&
-         url[url.size() - 1 - suffix] == redacted[redacted.size() - 1 - suffix]) {
-    ++suffix;
-  }
-  const std::string secret = url.substr(prefix, url.size() - prefix - suffix);
-  if (secret.empty()) return message;
-  for (auto at = message.find(secret); at != std::string::npos; at = message.find(secret, at + 3)) {
-    message.replace(at, secret.size(), "***");
-  }
-  return message;
-}
-
 std::string error_of(PGconn* connection) { return first_line(PQerrorMessage(connection)); }
 
 std::string error_of(PGconn* connection, const PGresult* result) {

@@ -15,6 +15,10 @@ namespace retentiond {
 /// statement_timeout.
 [[nodiscard]] std::unique_ptr<pqxx::connection> connect(const Config::Database& database);
 
+/// `message` with whatever redact_url() hides in `url` (its password) replaced by `***`: libpq
+/// quotes pieces of a malformed conninfo in its errors.
+[[nodiscard]] std::string scrub_secret(std::string message, const std::string& url);
+
 /// The first line of a driver or server error, without libpq's trailing newline and "ERROR:"
 /// prefix, for one-line messages.
 [[nodiscard]] std::string first_line(const std::string& message);
