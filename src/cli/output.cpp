@@ -11,7 +11,7 @@ OutputFormat parse_output_format(std::string_view text) {
   if (text == "table") return OutputFormat::table;
   if (text == "json") return OutputFormat::json;
   if (text == "compact") return OutputFormat::compact;
-  throw usage_error("invalid output format \"" + std::string(text) + "\": expected table, json or compact");
+  throw usage_error("invalid output format " + quote_input(text) + ": expected table, json or compact");
 }
 
 namespace {

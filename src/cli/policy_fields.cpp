@@ -62,7 +62,7 @@ Policy apply_policy_fields(Policy policy, const PolicyFields& fields) {
   for (const auto& option : fields.options) {
     auto equals = option.find('=');
     if (equals == std::string::npos || equals == 0) {
-      throw usage_error("invalid option \"" + option + "\": expected KEY=VALUE");
+      throw usage_error("invalid option " + quote_input(option) + ": expected KEY=VALUE");
     }
     std::string key = option.substr(0, equals);
     std::string value = option.substr(equals + 1);

@@ -65,26 +65,6 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// Error messages are one line even when the input is not: control characters are escaped.
-std::string quoted(std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "\"";
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (ch == '"' || ch == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (c < 0x20 || c == 0x7f) {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
-    } else {
-      out += ch;
-    }
-  }
-  return out + '"';
-}
-
 class Parser {
  public:
   explicit Parser(std::string_view text) : text_(text), body_(trim(text)) {}
@@ -103,7 +83,7 @@ class Parser {
 
  private:
   [[noreturn]] void fail(const std::string& why) const {
-    throw usage_error("invalid duration " + quoted(text_) + ": " + why);
+    throw usage_error("invalid duration " + quote_input(text_) + ": " + why);
   }
 
   // Compact (`1y6mo`) and spelled-out (`1 year 6 months`) forms: numbers each followed by a unit.
@@ -113,7 +93,7 @@ class Parser {
       if (pos_ == body_.size()) return;
       if (!is_digit(body_[pos_])) {
         const std::string_view word = take(is_alpha);
-        if (!word.empty()) fail("unit " + quoted(word) + " has no number before it");
+        if (!word.empty()) fail("unit " + quote_input(word) + " has no number before it");
         fail(unexpected());
       }
       const std::string_view number = take(is_digit);
@@ -122,13 +102,13 @@ class Parser {
       const std::string_view word = take(is_alpha);
       if (word.empty()) {
         if (pos_ == body_.size() || is_digit(body_[pos_])) {
-          fail("number " + quoted(number) + " has no unit (e.g. \"d\", \"h\", \"mo\")");
+          fail("number " + quote_input(number) + " has no unit (e.g. \"d\", \"h\", \"mo\")");
         }
         fail(unexpected());
       }
       const std::string name = lower(word);
       const auto unit = std::find_if(kUnits.begin(), kUnits.end(), [&](const Unit& u) { return u.name == name; });
-      if (unit == kUnits.end()) fail("unknown unit " + quoted(word));
+      if (unit == kUnits.end()) fail("unknown unit " + quote_input(word));
       add(number, *unit, word);
     }
   }
@@ -149,7 +129,7 @@ class Parser {
       if (!is_digit(body_[pos_])) fail(body_[pos_] == '-' ? "negative durations are not allowed" : unexpected());
       const std::string_view number = take(is_digit);
       reject_fraction(number);
-      if (pos_ == body_.size()) fail("number " + quoted(number) + " has no designator (e.g. \"D\")");
+      if (pos_ == body_.size()) fail("number " + quote_input(number) + " has no designator (e.g. \"D\")");
       const std::string_view designator = body_.substr(pos_, 1);
       const char d = static_cast<char>(designator[0] & ~0x20);  // ASCII upper case
       const Unit* unit = nullptr;
@@ -157,10 +137,10 @@ class Parser {
         if (u.name[0] == d) unit = &u;
       }
       if (unit == nullptr) {
-        if (!in_time && (d == 'H' || d == 'S')) fail("designator " + quoted(designator) + " must come after \"T\"");
-        fail("unknown designator " + quoted(designator));
+        if (!in_time && (d == 'H' || d == 'S')) fail("designator " + quote_input(designator) + " must come after \"T\"");
+        fail("unknown designator " + quote_input(designator));
       }
-      if (unit->slot <= last_slot_) fail("designator " + quoted(designator) + " is repeated or out of order");
+      if (unit->slot <= last_slot_) fail("designator " + quote_input(designator) + " is repeated or out of order");
       ++pos_;
       add(number, *unit, designator);
       any = true;
@@ -171,7 +151,7 @@ class Parser {
   }
 
   void add(std::string_view number, const Unit& unit, std::string_view written) {
-    if (seen_[static_cast<std::size_t>(unit.slot)]) fail("unit " + quoted(written) + " is given twice");
+    if (seen_[static_cast<std::size_t>(unit.slot)]) fail("unit " + quote_input(written) + " is given twice");
     seen_.set(static_cast<std::size_t>(unit.slot));
     last_slot_ = unit.slot;
 
@@ -195,11 +175,11 @@ class Parser {
       std::size_t end = start;
       while (end < body_.size() && is_digit(body_[end])) ++end;
       const std::string fraction = std::string(number) + std::string(body_.substr(pos_, end - pos_));
-      fail("fractional number " + quoted(fraction) + " is not supported; use a smaller unit");
+      fail("fractional number " + quote_input(fraction) + " is not supported; use a smaller unit");
     }
   }
 
-  std::string unexpected() const { return "unexpected " + quoted(body_.substr(pos_, 1)); }
+  std::string unexpected() const { return "unexpected " + quote_input(body_.substr(pos_, 1)); }
 
   template <typename Pred>
   std::string_view take(Pred pred) {

@@ -30,8 +30,7 @@ std::string_view trim(std::string_view text) {
 
 void validate_policy_id(std::string_view id) {
   if (!is_label(id, 128)) {
-    throw usage_error("invalid policy id \"" + std::string(id) +
-                      "\": use 1-128 letters, digits and _ . : / - characters");
+    throw usage_error("invalid policy id " + quote_input(id) + ": use 1-128 letters, digits and _ . : / - characters");
   }
 }
 
@@ -41,7 +40,7 @@ std::vector<std::string> parse_tags(std::string_view csv) {
     auto comma = csv.find(',');
     std::string_view tag = trim(csv.substr(0, comma));
     if (!is_label(tag, 63)) {
-      throw usage_error("invalid tag \"" + std::string(tag) + "\": use 1-63 letters, digits and _ . : / - characters");
+      throw usage_error("invalid tag " + quote_input(tag) + ": use 1-63 letters, digits and _ . : / - characters");
     }
     tags.emplace_back(tag);
     if (comma == std::string_view::npos) break;
@@ -76,20 +75,20 @@ void validate_policy(const Policy& policy) {
   validate_policy_id(policy.id);
   const StrategySpec* strategy = find_strategy(policy.strategy);
   if (strategy == nullptr) {
-    throw usage_error("unknown strategy \"" + policy.strategy + "\": expected one of " + strategy_names());
+    throw usage_error("unknown strategy " + quote_input(policy.strategy) + ": expected one of " + strategy_names());
   }
   if (strategy->requires_target() && (!policy.target || policy.target->empty())) {
     throw usage_error("strategy " + policy.strategy + " needs a target (" + std::string(strategy->target_meaning) +
                       "), e.g. " + policy.strategy + ":NAME");
   }
   if (!strategy->requires_target() && policy.target) {
-    throw usage_error("strategy " + policy.strategy + " takes no target, got \"" + *policy.target + "\"");
+    throw usage_error("strategy " + policy.strategy + " takes no target, got " + quote_input(*policy.target));
   }
   if (policy.ttl.is_zero()) throw usage_error("invalid duration \"0s\": a ttl must be positive");
   if (policy.schedule) (void)Schedule::parse(*policy.schedule);
   for (const auto& [key, value] : policy.options) validate_option(*strategy, key, value);
   for (const auto& tag : policy.tags) {
-    if (!is_label(tag, 63)) throw usage_error("invalid tag \"" + tag + "\"");
+    if (!is_label(tag, 63)) throw usage_error("invalid tag " + quote_input(tag));
   }
 }
 

@@ -66,26 +66,6 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// Error messages are one line even when the input is not: control characters are escaped.
-std::string quoted(std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "\"";
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (ch == '"' || ch == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (c < 0x20 || c == 0x7f) {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
-    } else {
-      out += ch;
-    }
-  }
-  return out + '"';
-}
-
 std::vector<std::string_view> split(std::string_view s, char sep) {
   std::vector<std::string_view> parts;
   while (true) {
@@ -113,7 +93,7 @@ class CronParser {
   explicit CronParser(std::string_view text) : text_(text) {}
 
   [[noreturn]] void fail(const std::string& why) const {
-    throw usage_error("invalid schedule " + quoted(text_) + ": " + why);
+    throw usage_error("invalid schedule " + quote_input(text_) + ": " + why);
   }
 
   Schedule::Cron parse(std::string_view expression) const {
@@ -141,29 +121,29 @@ class CronParser {
   std::bitset<64> field(std::string_view text, const FieldSpec& spec) const {
     std::bitset<64> bits;
     for (std::string_view item : split(text, ',')) {
-      if (item.empty()) fail(std::string(spec.name) + " field " + quoted(text) + " has an empty list item");
+      if (item.empty()) fail(std::string(spec.name) + " field " + quote_input(text) + " has an empty list item");
       const std::size_t slash = item.find('/');
       const std::string_view base = item.substr(0, slash);
       int step = 1;
       if (slash != std::string_view::npos) {
         const std::string_view step_text = item.substr(slash + 1);
         if (step_text.empty() || !std::all_of(step_text.begin(), step_text.end(), is_digit)) {
-          fail(std::string(spec.name) + " step " + quoted(step_text) + " in " + quoted(item) + " is not a number");
+          fail(std::string(spec.name) + " step " + quote_input(step_text) + " in " + quote_input(item) + " is not a number");
         }
         step = number(step_text);
-        if (step == 0) fail(std::string(spec.name) + " step in " + quoted(item) + " must be at least 1");
+        if (step == 0) fail(std::string(spec.name) + " step in " + quote_input(item) + " must be at least 1");
       }
       int lo = spec.min;
       int hi = spec.max;
       if (base != "*") {
         if (base.find('*') != std::string_view::npos || std::count(base.begin(), base.end(), '-') > 1) {
-          fail(std::string(spec.name) + " field " + quoted(item) + " is malformed");
+          fail(std::string(spec.name) + " field " + quote_input(item) + " is malformed");
         }
         const std::size_t dash = base.find('-');
         lo = value(base.substr(0, dash), item, spec);
         if (dash != std::string_view::npos) {
           hi = value(base.substr(dash + 1), item, spec);
-          if (lo > hi) fail(std::string(spec.name) + " range " + quoted(base) + " is reversed");
+          if (lo > hi) fail(std::string(spec.name) + " range " + quote_input(base) + " is reversed");
         } else if (slash == std::string_view::npos) {
           hi = lo;  // `a/n` runs from a to the field's maximum, a plain `a` is just a
         }
@@ -175,7 +155,7 @@ class CronParser {
 
   int value(std::string_view token, std::string_view item, const FieldSpec& spec) const {
     const std::string name(spec.name);
-    if (token.empty()) fail(name + " field " + quoted(item) + " is malformed");
+    if (token.empty()) fail(name + " field " + quote_input(item) + " is malformed");
     if (std::all_of(token.begin(), token.end(), is_digit)) {
       const int v = number(token);
       if (v < spec.min || v > spec.max) {
@@ -188,8 +168,8 @@ class CronParser {
     for (std::size_t i = 0; i < spec.names.size(); ++i) {
       if (spec.names[i] == key) return spec.min + static_cast<int>(i);
     }
-    if (spec.names.empty()) fail(name + " " + quoted(token) + " is not a number");
-    fail(name + " " + quoted(token) + " is neither a number nor a name (" + std::string(spec.names.front()) + "-" +
+    if (spec.names.empty()) fail(name + " " + quote_input(token) + " is not a number");
+    fail(name + " " + quote_input(token) + " is neither a number nor a name (" + std::string(spec.names.front()) + "-" +
          std::string(spec.names.back()) + ")");
   }
 
@@ -269,8 +249,8 @@ Schedule Schedule::parse(std::string_view text) {
     }
     const auto macro =
         std::find_if(kMacros.begin(), kMacros.end(), [&](const Macro& m) { return m.name == name; });
-    if (macro == kMacros.end()) parser.fail("unknown macro " + quoted(parts.front()));
-    if (parts.size() > 1) parser.fail("macro " + quoted(parts.front()) + " takes no argument");
+    if (macro == kMacros.end()) parser.fail("unknown macro " + quote_input(parts.front()));
+    if (parts.size() > 1) parser.fail("macro " + quote_input(parts.front()) + " takes no argument");
     schedule.rule_ = parser.parse(macro->cron);
     return schedule;
   }

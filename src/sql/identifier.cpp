@@ -20,33 +20,11 @@ bool needs_quotes(std::string_view name) {
   return false;
 }
 
-// The input as it appears in an error message: quoted, with `"` and `\` escaped and control
-// characters as `\xNN`, so the message stays one line whatever the input holds (as in
-// duration.cpp and schedule.cpp).
-std::string quoted_text(std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "\"";
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (ch == '"' || ch == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (c < 0x20 || c == 0x7f) {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
-    } else {
-      out += ch;
-    }
-  }
-  return out + '"';
-}
-
 // Reads one identifier starting at `pos` and leaves `pos` after it. Unquoted parts fold to
 // lower case like PostgreSQL does; quoted parts keep everything, `""` standing for `"`.
 std::string read_part(std::string_view text, std::size_t& pos, std::string_view original, std::string_view what) {
   auto fail = [&](const std::string& why) {
-    return usage_error("invalid " + std::string(what) + " " + quoted_text(original) + ": " + why);
+    return usage_error("invalid " + std::string(what) + " " + quote_input(original) + ": " + why);
   };
   std::string out;
   if (pos < text.size() && text[pos] == '"') {
@@ -73,7 +51,7 @@ std::string read_part(std::string_view text, std::size_t& pos, std::string_view 
       char lower = static_cast<char>(std::tolower(c));
       bool ok = pos == start ? (is_plain_start(lower)) : is_plain_char(lower);
       if (!ok) {
-        throw fail("unexpected character " + quoted_text(text.substr(pos, 1)) +
+        throw fail("unexpected character " + quote_input(text.substr(pos, 1)) +
                    " (quote names like \"My Table\")");
       }
       out += lower;
@@ -108,7 +86,7 @@ std::string parse_identifier(std::string_view text, std::string_view what) {
   std::size_t pos = 0;
   std::string part = read_part(text, pos, text, what);
   if (pos != text.size()) {
-    throw usage_error("invalid " + std::string(what) + " " + quoted_text(text) +
+    throw usage_error("invalid " + std::string(what) + " " + quote_input(text) +
                       ": unexpected text after the name");
   }
   return part;
@@ -120,12 +98,12 @@ QualifiedName QualifiedName::parse(std::string_view text) {
   std::string first = read_part(text, pos, text, what);
   if (pos == text.size()) return {"public", first};
   if (text[pos] != '.') {
-    throw usage_error("invalid table name " + quoted_text(text) + ": unexpected text after the name");
+    throw usage_error("invalid table name " + quote_input(text) + ": unexpected text after the name");
   }
   ++pos;
   std::string second = read_part(text, pos, text, what);
   if (pos != text.size()) {
-    throw usage_error("invalid table name " + quoted_text(text) +
+    throw usage_error("invalid table name " + quote_input(text) +
                       ": expected schema.table (quote names that contain dots)");
   }
   return {first, second};

@@ -24,7 +24,7 @@ const OptionSpec* find_option(std::span<const OptionSpec> options, std::string_v
 
 void check_value(const OptionSpec& option, std::string_view value) {
   auto fail = [&](std::string_view expected) {
-    return usage_error("invalid value \"" + std::string(value) + "\" for option " + std::string(option.name) +
+    return usage_error("invalid value " + quote_input(value) + " for option " + std::string(option.name) +
                        ": expected " + std::string(expected));
   };
   switch (option.type) {
@@ -83,7 +83,7 @@ void validate_option(const StrategySpec& strategy, std::string_view key, std::st
   const OptionSpec* option = find_option(strategy.options, key);
   if (option == nullptr) option = find_option(common_options, key);
   if (option == nullptr) {
-    throw usage_error("unknown option \"" + std::string(key) + "\" for strategy " + std::string(strategy.name));
+    throw usage_error("unknown option " + quote_input(key) + " for strategy " + std::string(strategy.name));
   }
   check_value(*option, value);
 }

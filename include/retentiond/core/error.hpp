@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace retentiond {
 
@@ -26,10 +27,13 @@ class Error : public std::runtime_error {
   ExitCode code_;
 };
 
+/// The offending input as an error message shows it: in double quotes, with `"` and `\`
+/// escaped and control characters as `\xNN`, so a message stays one line whatever the input
+/// holds.
+[[nodiscard]] std::string quote_input(std::string_view text);
+
 /// Bad input of any kind (CLI, config, policy rows, durations, schedules, identifiers): exit 2.
-[[nodiscard]] inline Error usage_error(const std::string& message) {
-  return Error(ExitCode::usage, message);
-}
+[[nodiscard]] inline Error usage_error(const std::string& message) { return Error(ExitCode::usage, message); }
 
 /// Database unreachable, or retention schema missing or outdated: exit 3.
 [[nodiscard]] inline Error database_error(const std::string& message) {
