@@ -48,38 +48,48 @@ nlohmann::ordered_json action_json(const Action& action, const PolicyPlan& plan,
   };
 }
 
+// Streamed one action per line rather than built as one document: a dry run over 100,000
+// partitions would otherwise hold every action twice in memory before printing the first.
 void print_json(const RunReport& report) {
-  nlohmann::ordered_json actions = nlohmann::ordered_json::array();
-  nlohmann::ordered_json policies = nlohmann::ordered_json::array();
   std::optional<std::chrono::sys_seconds> shared_cutoff;
   bool one_cutoff = true;
   for (const auto& plan : report.plans) {
     if (shared_cutoff && *shared_cutoff != plan.cutoff) one_cutoff = false;
     shared_cutoff = plan.cutoff;
-    nlohmann::ordered_json skipped = nlohmann::ordered_json::array();
-    for (const auto& skip : plan.skipped) skipped.push_back({{"partition", skip.partition.display()}, {"reason", skip.reason}});
-    policies.push_back({{"id", plan.policy.id},
-                        {"cutoff", format_instant(plan.cutoff)},
-                        {"error", plan.error ? nlohmann::ordered_json(*plan.error) : nlohmann::ordered_json()},
-                        {"skipped", skipped}});
-    if (report.dry_run) {
-      for (const auto& action : plan.actions) actions.push_back(action_json(action, plan, nullptr, true));
+  }
+  const nlohmann::ordered_json cutoff = shared_cutoff && one_cutoff
+                                            ? nlohmann::ordered_json(format_instant(*shared_cutoff))
+                                            : nlohmann::ordered_json();
+  std::ostream& out = std::cout;
+  out << "{\n  \"dry_run\": " + std::string(report.dry_run ? "true" : "false") +
+                    ",\n  \"cutoff\": " + cutoff.dump() + ",\n  \"as_of\": \"" + format_instant(report.now) +
+                    "\",\n  \"actions\": [";
+  bool first = true;
+  auto emit = [&](const nlohmann::ordered_json& item) {
+    out << (first ? "\n    " : ",\n    ") << item.dump();
+    first = false;
+  };
+  if (report.dry_run) {
+    for (const auto& plan : report.plans) {
+      for (const auto& action : plan.actions) emit(action_json(action, plan, nullptr, true));
     }
   }
   for (const auto& result : report.results) {
     const auto& plan = *std::find_if(report.plans.begin(), report.plans.end(),
                                      [&](const PolicyPlan& p) { return p.policy.id == result.action->policy_id; });
-    actions.push_back(action_json(*result.action, plan, &result.outcome, false));
+    emit(action_json(*result.action, plan, &result.outcome, false));
   }
-  nlohmann::ordered_json document{
-      {"dry_run", report.dry_run},
-      {"cutoff", shared_cutoff && one_cutoff ? nlohmann::ordered_json(format_instant(*shared_cutoff))
-                                             : nlohmann::ordered_json()},
-      {"as_of", format_instant(report.now)},
-      {"actions", actions},
-      {"policies", policies},
-  };
-  std::cout << document.dump(2) << "\n";
+  out << (first ? "],\n  \"policies\": [" : "\n  ],\n  \"policies\": [");
+  first = true;
+  for (const auto& plan : report.plans) {
+    nlohmann::ordered_json skipped = nlohmann::ordered_json::array();
+    for (const auto& skip : plan.skipped) skipped.push_back({{"partition", skip.partition.display()}, {"reason", skip.reason}});
+    emit({{"id", plan.policy.id},
+          {"cutoff", format_instant(plan.cutoff)},
+          {"error", plan.error ? nlohmann::ordered_json(*plan.error) : nlohmann::ordered_json()},
+          {"skipped", skipped}});
+  }
+  out << (first ? "]\n}\n" : "\n  ]\n}\n");
 }
 
 void print_text(const RunReport& report, OutputFormat format, bool quiet) {

@@ -80,11 +80,13 @@ std::size_t Executor::drop_group(const std::vector<Action>& actions, std::size_t
     for (const Action* action : group) {
       for (const auto& statement : action->sql) tx.exec0(statement);
     }
-    tx.commit();
     for (std::size_t i = 0; i < group.size(); ++i) {
       outcomes.push_back({.id = ids[i], .status = "succeeded", .rows = std::nullopt, .bytes = group[i]->size_bytes,
                           .error = std::nullopt});
     }
+    // The outcome commits with the drops: "succeeded" is true exactly when they are gone.
+    jobs_.finish(tx, outcomes);
+    tx.commit();
     spdlog::info("job.succeeded policy={} action=drop partitions={} first={} last={}", group.front()->policy_id,
                  group.size(), where(*group.front()), where(*group.back()));
   } catch (const pqxx::broken_connection&) {
@@ -117,7 +119,6 @@ std::size_t Executor::drop_group(const std::vector<Action>& actions, std::size_t
     }
     return group.size();
   }
-  jobs_.finish(outcomes);
   for (std::size_t k = 0; k < group.size(); ++k) results.push_back({group[k], outcomes[k]});
   return group.size();
 }

@@ -55,6 +55,10 @@ std::vector<std::int64_t> JobsLog::start(const std::vector<const Action*>& actio
                     sql_text(*a)});
   }
   pqxx::work tx(connection_);
+  // No WAL flush of its own: the action's transaction, which commits synchronously right after,
+  // flushes the WAL past this row. Only a server crash in between could lose it, and then the
+  // action's transaction is lost too, so the trail never shows less than what happened.
+  tx.exec0("SET LOCAL synchronous_commit = off");
   auto result = tx.exec_params(
       "INSERT INTO " + table_ +
           " (run_id, policy_id, strategy, table_name, \"partition\", action, sql, status, instance)"
@@ -81,17 +85,22 @@ void JobsLog::record_policy_error(const PolicyPlan& plan) {
 
 void JobsLog::finish(const std::vector<JobOutcome>& outcomes) {
   if (outcomes.empty()) return;
+  pqxx::work tx(connection_);
+  finish(tx, outcomes);
+  tx.commit();
+}
+
+void JobsLog::finish(pqxx::transaction_base& tx, const std::vector<JobOutcome>& outcomes) {
+  if (outcomes.empty()) return;
   nlohmann::json rows = nlohmann::json::array();
   for (const auto& o : outcomes) {
     rows.push_back({o.id, o.status, optional_json(o.rows), optional_json(o.bytes), optional_json(o.error)});
   }
-  pqxx::work tx(connection_);
   tx.exec_params0("UPDATE " + table_ +
                       " AS j SET status = r.item->>1, finished_at = now(), rows_affected = (r.item->>2)::bigint,"
                       " bytes = (r.item->>3)::bigint, error = r.item->>4"
                       " FROM jsonb_array_elements($1::jsonb) AS r(item) WHERE j.id = (r.item->>0)::bigint",
                   rows.dump());
-  tx.commit();
 }
 
 void JobsLog::progress(std::int64_t id, std::int64_t rows) {

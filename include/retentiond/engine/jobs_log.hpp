@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <pqxx/connection>
+#include <pqxx/transaction_base>
 
 #include "retentiond/engine/plan.hpp"
 
@@ -33,6 +34,9 @@ class JobsLog {
   /// A policy that failed before any action (missing table, missing tablespace): one failed row.
   void record_policy_error(const PolicyPlan& plan);
   void finish(const std::vector<JobOutcome>& outcomes);
+  /// The same inside the action's own transaction, so the outcome commits atomically with the
+  /// work it describes and costs no commit (no WAL flush) of its own.
+  void finish(pqxx::transaction_base& tx, const std::vector<JobOutcome>& outcomes);
   /// Progress of a long action (rows deleted so far), so `jobs` shows it while it runs.
   void progress(std::int64_t id, std::int64_t rows);
   /// Rows left `running` by a process that no longer has a session on the database become
