@@ -77,9 +77,13 @@ std::size_t Executor::drop_group(const std::vector<Action>& actions, std::size_t
   try {
     pqxx::work tx(connection_);
     set_lock_timeout(tx, dialect_, *group.front());
+    // One round trip for the whole group: the statements are independent DDL, and should one
+    // fail, the group is redone one partition at a time below anyway.
+    std::string batch;
     for (const Action* action : group) {
-      for (const auto& statement : action->sql) tx.exec0(statement);
+      for (const auto& statement : action->sql) batch += statement + ";\n";
     }
+    tx.exec(batch);
     for (std::size_t i = 0; i < group.size(); ++i) {
       outcomes.push_back({.id = ids[i], .status = "succeeded", .rows = std::nullopt, .bytes = group[i]->size_bytes,
                           .error = std::nullopt});
