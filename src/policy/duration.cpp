@@ -6,6 +6,7 @@
 #include <span>
 
 #include "retentiond/core/error.hpp"
+#include "retentiond/core/text.hpp"
 
 namespace retentiond {
 namespace {
@@ -48,31 +49,14 @@ constexpr std::array kIsoDate{Unit{"Y", 0, 12, 0}, Unit{"M", 1, 1, 0}, Unit{"W",
                               Unit{"D", 3, 0, 86'400}};
 constexpr std::array kIsoTime{Unit{"H", 4, 0, 3'600}, Unit{"M", 5, 0, 60}, Unit{"S", 6, 0, 1}};
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), to_lower);
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
-
 class Parser {
  public:
-  explicit Parser(std::string_view text) : text_(text), body_(trim(text)) {}
+  explicit Parser(std::string_view text) : text_(text), body_(trim_ascii(text)) {}
 
   Duration run(Duration::Zero zero) {
     if (body_.empty()) fail("it is empty");
     if (body_.front() == '-') fail("negative durations are not allowed");
-    if (to_lower(body_.front()) == 'p') {
+    if (ascii_to_lower(body_.front()) == 'p') {
       iso();
     } else {
       units();
@@ -91,22 +75,22 @@ class Parser {
     while (true) {
       skip_spaces();
       if (pos_ == body_.size()) return;
-      if (!is_digit(body_[pos_])) {
-        const std::string_view word = take(is_alpha);
+      if (!is_ascii_digit(body_[pos_])) {
+        const std::string_view word = take(is_ascii_alpha);
         if (!word.empty()) fail("unit " + quote_input(word) + " has no number before it");
         fail(unexpected());
       }
-      const std::string_view number = take(is_digit);
+      const std::string_view number = take(is_ascii_digit);
       reject_fraction(number);
       skip_spaces();
-      const std::string_view word = take(is_alpha);
+      const std::string_view word = take(is_ascii_alpha);
       if (word.empty()) {
-        if (pos_ == body_.size() || is_digit(body_[pos_])) {
+        if (pos_ == body_.size() || is_ascii_digit(body_[pos_])) {
           fail("number " + quote_input(number) + " has no unit (e.g. \"d\", \"h\", \"mo\")");
         }
         fail(unexpected());
       }
-      const std::string name = lower(word);
+      const std::string name = ascii_lower(word);
       const auto unit = std::find_if(kUnits.begin(), kUnits.end(), [&](const Unit& u) { return u.name == name; });
       if (unit == kUnits.end()) fail("unknown unit " + quote_input(word));
       add(number, *unit, word);
@@ -120,14 +104,14 @@ class Parser {
     bool time_part = false;
     bool any = false;
     while (pos_ < body_.size()) {
-      if (to_lower(body_[pos_]) == 't') {
+      if (ascii_to_lower(body_[pos_]) == 't') {
         if (in_time) fail("\"T\" appears twice");
         in_time = true;
         ++pos_;
         continue;
       }
-      if (!is_digit(body_[pos_])) fail(body_[pos_] == '-' ? "negative durations are not allowed" : unexpected());
-      const std::string_view number = take(is_digit);
+      if (!is_ascii_digit(body_[pos_])) fail(body_[pos_] == '-' ? "negative durations are not allowed" : unexpected());
+      const std::string_view number = take(is_ascii_digit);
       reject_fraction(number);
       if (pos_ == body_.size()) fail("number " + quote_input(number) + " has no designator (e.g. \"D\")");
       const std::string_view designator = body_.substr(pos_, 1);
@@ -170,10 +154,10 @@ class Parser {
   }
 
   void reject_fraction(std::string_view number) const {
-    if (pos_ + 1 < body_.size() && (body_[pos_] == '.' || body_[pos_] == ',') && is_digit(body_[pos_ + 1])) {
+    if (pos_ + 1 < body_.size() && (body_[pos_] == '.' || body_[pos_] == ',') && is_ascii_digit(body_[pos_ + 1])) {
       const std::size_t start = pos_ + 1;
       std::size_t end = start;
-      while (end < body_.size() && is_digit(body_[end])) ++end;
+      while (end < body_.size() && is_ascii_digit(body_[end])) ++end;
       const std::string fraction = std::string(number) + std::string(body_.substr(pos_, end - pos_));
       fail("fractional number " + quote_input(fraction) + " is not supported; use a smaller unit");
     }
@@ -189,7 +173,7 @@ class Parser {
   }
 
   void skip_spaces() {
-    while (pos_ < body_.size() && is_space(body_[pos_])) ++pos_;
+    while (pos_ < body_.size() && is_ascii_space(body_[pos_])) ++pos_;
   }
 
   std::string_view text_;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "retentiond/core/error.hpp"
+#include "retentiond/core/text.hpp"
 
 namespace retentiond {
 namespace {
@@ -50,22 +51,6 @@ constexpr std::array kMacros{
     Macro{"@annually", "0 0 1 1 *"},
 };
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-char to_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), to_lower);
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
-
 std::vector<std::string_view> split(std::string_view s, char sep) {
   std::vector<std::string_view> parts;
   while (true) {
@@ -80,9 +65,9 @@ std::vector<std::string_view> words(std::string_view s) {
   std::vector<std::string_view> out;
   std::size_t i = 0;
   while (i < s.size()) {
-    while (i < s.size() && is_space(s[i])) ++i;
+    while (i < s.size() && is_ascii_space(s[i])) ++i;
     const std::size_t start = i;
-    while (i < s.size() && !is_space(s[i])) ++i;
+    while (i < s.size() && !is_ascii_space(s[i])) ++i;
     if (i > start) out.push_back(s.substr(start, i - start));
   }
   return out;
@@ -127,7 +112,7 @@ class CronParser {
       int step = 1;
       if (slash != std::string_view::npos) {
         const std::string_view step_text = item.substr(slash + 1);
-        if (step_text.empty() || !std::all_of(step_text.begin(), step_text.end(), is_digit)) {
+        if (step_text.empty() || !std::all_of(step_text.begin(), step_text.end(), is_ascii_digit)) {
           fail(std::string(spec.name) + " step " + quote_input(step_text) + " in " + quote_input(item) + " is not a number");
         }
         step = number(step_text);
@@ -156,7 +141,7 @@ class CronParser {
   int value(std::string_view token, std::string_view item, const FieldSpec& spec) const {
     const std::string name(spec.name);
     if (token.empty()) fail(name + " field " + quote_input(item) + " is malformed");
-    if (std::all_of(token.begin(), token.end(), is_digit)) {
+    if (std::all_of(token.begin(), token.end(), is_ascii_digit)) {
       const int v = number(token);
       if (v < spec.min || v > spec.max) {
         fail(name + " " + std::string(token) + " is out of range " + std::to_string(spec.min) + "-" +
@@ -164,7 +149,7 @@ class CronParser {
       }
       return v;
     }
-    const std::string key = lower(token);
+    const std::string key = ascii_lower(token);
     for (std::size_t i = 0; i < spec.names.size(); ++i) {
       if (spec.names[i] == key) return spec.min + static_cast<int>(i);
     }
@@ -229,17 +214,17 @@ std::optional<sys_seconds> next_fire(const Schedule::Cron& cron, sys_seconds t) 
 
 Schedule Schedule::parse(std::string_view text) {
   Schedule schedule;
-  schedule.text_ = std::string(trim(text));
+  schedule.text_ = std::string(trim_ascii(text));
   const std::string_view body = schedule.text_;
   const CronParser parser(text);
   if (body.empty()) parser.fail("it is empty");
 
   if (body.front() == '@') {
     const std::vector<std::string_view> parts = words(body);
-    const std::string name = lower(parts.front());
+    const std::string name = ascii_lower(parts.front());
     if (name == "@every") {
       if (parts.size() == 1) parser.fail("@every needs a duration, e.g. \"@every 15m\"");
-      const std::string_view argument = trim(body.substr(parts.front().size()));
+      const std::string_view argument = trim_ascii(body.substr(parts.front().size()));
       try {
         schedule.rule_ = Duration::parse(argument, Duration::Zero::reject);
       } catch (const Error& e) {
