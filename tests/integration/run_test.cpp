@@ -36,6 +36,17 @@ void make_daily_partitions(const CliFixture& f, const std::string& parent = "pub
   f.pg.execute(sql);
 }
 
+// CREATE TABLESPACE needs an empty directory owned by the server's OS user: one inside the
+// server's own directory, given the same owner.
+void create_tablespace(const CliFixture& f, const std::string& name) {
+  const auto location = f.pg.directory() / name;
+  std::filesystem::create_directory(location);
+  struct stat owner {};
+  REQUIRE(::stat(f.pg.directory().c_str(), &owner) == 0);
+  REQUIRE(::chown(location.c_str(), owner.st_uid, owner.st_gid) == 0);
+  f.pg.execute("CREATE TABLESPACE " + name + " LOCATION '" + location.string() + "'");
+}
+
 std::string partitions_of(const CliFixture& f, const std::string& parent = "public.metrics") {
   return f.pg.scalar("SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_inherits i JOIN pg_class c ON "
                      "c.oid = i.inhrelid WHERE i.inhparent = '" + parent + "'::regclass");
@@ -153,12 +164,7 @@ TEST_CASE("run: reallocate moves expired partitions into the tablespace, a secon
   f.setup_with_sample_tables();
   f.pg.execute("DROP TABLE public.metrics");
   make_daily_partitions(f);
-  const auto location = f.pg.directory() / "cold";
-  std::filesystem::create_directory(location);
-  struct stat owner {};
-  REQUIRE(::stat(f.pg.directory().c_str(), &owner) == 0);
-  REQUIRE(::chown(location.c_str(), owner.st_uid, owner.st_gid) == 0);
-  f.pg.execute("CREATE TABLESPACE cold LOCATION '" + location.string() + "'");
+  create_tablespace(f, "cold");
   REQUIRE(f.rd({"ttl", "public.metrics", "reallocate:cold", "5d"}).exit_code == 0);
 
   auto first = f.rd({"run", "--once", "--as-of", "2024-01-11"});
@@ -242,12 +248,7 @@ TEST_CASE("run: policies sharing a table see the partitions an earlier policy of
   f.setup_with_sample_tables();
   f.pg.execute("DROP TABLE public.metrics");
   make_daily_partitions(f);
-  const auto location = f.pg.directory() / "cold";
-  std::filesystem::create_directory(location);
-  struct stat owner {};
-  REQUIRE(::stat(f.pg.directory().c_str(), &owner) == 0);
-  REQUIRE(::chown(location.c_str(), owner.st_uid, owner.st_gid) == 0);
-  f.pg.execute("CREATE TABLESPACE cold LOCATION '" + location.string() + "'");
+  create_tablespace(f, "cold");
   REQUIRE(f.rd({"ttl", "public.metrics", "delete", "7d", "--id", "a-delete"}).exit_code == 0);
   REQUIRE(f.rd({"ttl", "public.metrics", "reallocate:cold", "3d", "--id", "b-cold"}).exit_code == 0);
 
