@@ -1,0 +1,114 @@
+#include "retentiond/core/json_text.hpp"
+
+#include <charconv>
+
+namespace retentiond {
+namespace {
+
+// Length of the well-formed UTF-8 sequence at the start of `s` (Unicode 15, table 3-7), or 0.
+std::size_t utf8_sequence_length(std::string_view s) {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  const auto continuation = [&](std::size_t i, unsigned char low = 0x80, unsigned char high = 0xBF) {
+    return i < s.size() && byte(i) >= low && byte(i) <= high;
+  };
+  const unsigned char lead = byte(0);
+  if (lead >= 0xC2 && lead <= 0xDF) return continuation(1) ? 2 : 0;
+  if (lead >= 0xE0 && lead <= 0xEF) {
+    const unsigned char low = lead == 0xE0 ? 0xA0 : 0x80;
+    const unsigned char high = lead == 0xED ? 0x9F : 0xBF;  // no UTF-16 surrogates
+    return continuation(1, low, high) && continuation(2) ? 3 : 0;
+  }
+  if (lead >= 0xF0 && lead <= 0xF4) {
+    const unsigned char low = lead == 0xF0 ? 0x90 : 0x80;
+    const unsigned char high = lead == 0xF4 ? 0x8F : 0xBF;  // nothing above U+10FFFF
+    return continuation(1, low, high) && continuation(2) && continuation(3) ? 4 : 0;
+  }
+  return 0;
+}
+
+}  // namespace
+
+void append_json_string(std::string& out, std::string_view text) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out += '"';
+  std::size_t i = 0;
+  while (i < text.size()) {
+    // Runs of plain ASCII go in one append: identifiers and SQL are almost all of it.
+    std::size_t plain = i;
+    while (plain < text.size()) {
+      const auto c = static_cast<unsigned char>(text[plain]);
+      if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) break;
+      ++plain;
+    }
+    out.append(text, i, plain - i);
+    i = plain;
+    if (i == text.size()) break;
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {
+      const std::size_t length = utf8_sequence_length(text.substr(i));
+      if (length == 0) {
+        out += "\\ufffd";
+        ++i;
+      } else {
+        out.append(text, i, length);
+        i += length;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        out += "\\u00";
+        out += hex[c >> 4];
+        out += hex[c & 0xF];
+    }
+    ++i;
+  }
+  out += '"';
+}
+
+void JsonObjectWriter::key(std::string_view name) {
+  if (!first_) out_ += ',';
+  first_ = false;
+  append_json_string(out_, name);
+  out_ += ':';
+}
+
+JsonObjectWriter& JsonObjectWriter::field(std::string_view name, std::string_view value) {
+  key(name);
+  append_json_string(out_, value);
+  return *this;
+}
+
+JsonObjectWriter& JsonObjectWriter::optional_field(std::string_view name, const std::optional<std::string>& value) {
+  return value ? field(name, std::string_view(*value)) : null(name);
+}
+
+JsonObjectWriter& JsonObjectWriter::number(std::string_view name, std::optional<std::int64_t> value) {
+  if (!value) return null(name);
+  key(name);
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, *value).ptr;
+  out_.append(digits, end);
+  return *this;
+}
+
+JsonObjectWriter& JsonObjectWriter::null(std::string_view name) {
+  key(name);
+  out_ += "null";
+  return *this;
+}
+
+JsonObjectWriter& JsonObjectWriter::raw(std::string_view name, std::string_view json) {
+  key(name);
+  out_ += json;
+  return *this;
+}
+
+}  // namespace retentiond
