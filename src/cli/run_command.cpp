@@ -1,10 +1,11 @@
 #include <iostream>
+#include <map>
 
-#include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
 #include "retentiond/cli/command_line.hpp"
 #include "retentiond/cli/commands.hpp"
+#include "retentiond/core/json_text.hpp"
 #include "retentiond/engine/bounds.hpp"
 #include "retentiond/engine/jobs_log.hpp"
 #include "retentiond/engine/run.hpp"
@@ -28,28 +29,25 @@ std::string target_of(const Action& action) {
   return action.partition ? action.partition->display() : action.table.display();
 }
 
-nlohmann::ordered_json action_json(const Action& action, const PolicyPlan& plan, const JobOutcome* outcome,
-                                   bool dry_run) {
-  auto optional = [](const auto& value) -> nlohmann::ordered_json {
-    return value ? nlohmann::ordered_json(*value) : nlohmann::ordered_json();
-  };
-  return {
-      {"policy", action.policy_id},
-      {"strategy", action.strategy},
-      {"table", action.table.display()},
-      {"partition", action.partition ? nlohmann::ordered_json(action.partition->display()) : nlohmann::ordered_json()},
-      {"action", action.action},
-      {"sql", JobsLog::sql_text(action)},
-      {"status", dry_run ? std::string("planned") : outcome->status},
-      {"rows", outcome ? optional(outcome->rows) : nlohmann::ordered_json()},
-      {"error", outcome ? optional(outcome->error) : nlohmann::ordered_json()},
-      {"reason", action.reason},
-      {"cutoff", format_instant(plan.cutoff)},
-  };
+void append_action(std::string& out, const Action& action, const std::string& cutoff, const JobOutcome* outcome) {
+  JsonObjectWriter(out)
+      .field("policy", action.policy_id)
+      .field("strategy", action.strategy)
+      .field("table", action.table.display())
+      .optional_field("partition", action.partition ? std::optional(action.partition->display()) : std::nullopt)
+      .field("action", action.action)
+      .field("sql", JobsLog::sql_text(action))
+      .field("status", outcome ? std::string_view(outcome->status) : "planned")
+      .number("rows", outcome ? outcome->rows : std::nullopt)
+      .optional_field("error", outcome ? outcome->error : std::nullopt)
+      .field("reason", action.reason)
+      .field("cutoff", cutoff)
+      .close();
 }
 
-// Streamed one action per line rather than built as one document: a dry run over 100,000
-// partitions would otherwise hold every action twice in memory before printing the first.
+// Streamed one item per line and written field by field rather than built as one document:
+// a dry run over 100,000 partitions would otherwise hold every action twice in memory before
+// printing the first, and spend longer building JSON trees than planning.
 void print_json(const RunReport& report) {
   std::optional<std::chrono::sys_seconds> shared_cutoff;
   bool one_cutoff = true;
@@ -57,39 +55,68 @@ void print_json(const RunReport& report) {
     if (shared_cutoff && *shared_cutoff != plan.cutoff) one_cutoff = false;
     shared_cutoff = plan.cutoff;
   }
-  const nlohmann::ordered_json cutoff = shared_cutoff && one_cutoff
-                                            ? nlohmann::ordered_json(format_instant(*shared_cutoff))
-                                            : nlohmann::ordered_json();
-  std::ostream& out = std::cout;
-  out << "{\n  \"dry_run\": " + std::string(report.dry_run ? "true" : "false") +
-                    ",\n  \"cutoff\": " + cutoff.dump() + ",\n  \"as_of\": \"" + format_instant(report.now) +
-                    "\",\n  \"actions\": [";
+  std::string out = "{\n  \"dry_run\": " + std::string(report.dry_run ? "true" : "false") + ",\n  \"cutoff\": ";
+  if (shared_cutoff && one_cutoff) {
+    append_json_string(out, format_instant(*shared_cutoff));
+  } else {
+    out += "null";
+  }
+  out += ",\n  \"as_of\": ";
+  append_json_string(out, format_instant(report.now));
+  out += ",\n  \"actions\": [";
   bool first = true;
-  auto emit = [&](const nlohmann::ordered_json& item) {
-    out << (first ? "\n    " : ",\n    ") << item.dump();
+  const auto next_item = [&] {
+    out += first ? "\n    " : ",\n    ";
     first = false;
   };
+  const auto flush = [&] {
+    if (out.size() < 1 << 16) return;
+    std::cout.write(out.data(), static_cast<std::streamsize>(out.size()));
+    out.clear();
+  };
+  std::map<std::string_view, std::string> cutoffs;  // policy id -> its cutoff, formatted once
+  for (const auto& plan : report.plans) cutoffs.emplace(plan.policy.id, format_instant(plan.cutoff));
   if (report.dry_run) {
     for (const auto& plan : report.plans) {
-      for (const auto& action : plan.actions) emit(action_json(action, plan, nullptr, true));
+      const std::string& cutoff = cutoffs.at(plan.policy.id);
+      for (const auto& action : plan.actions) {
+        next_item();
+        append_action(out, action, cutoff, nullptr);
+        flush();
+      }
     }
   }
   for (const auto& result : report.results) {
-    const auto& plan = *std::find_if(report.plans.begin(), report.plans.end(),
-                                     [&](const PolicyPlan& p) { return p.policy.id == result.action->policy_id; });
-    emit(action_json(*result.action, plan, &result.outcome, false));
+    next_item();
+    append_action(out, *result.action, cutoffs.at(result.action->policy_id), &result.outcome);
+    flush();
   }
-  out << (first ? "],\n  \"policies\": [" : "\n  ],\n  \"policies\": [");
+  out += first ? "],\n  \"policies\": [" : "\n  ],\n  \"policies\": [";
   first = true;
   for (const auto& plan : report.plans) {
-    nlohmann::ordered_json skipped = nlohmann::ordered_json::array();
-    for (const auto& skip : plan.skipped) skipped.push_back({{"partition", skip.partition.display()}, {"reason", skip.reason}});
-    emit({{"id", plan.policy.id},
-          {"cutoff", format_instant(plan.cutoff)},
-          {"error", plan.error ? nlohmann::ordered_json(*plan.error) : nlohmann::ordered_json()},
-          {"skipped", skipped}});
+    next_item();
+    std::string skipped = "[";
+    for (const auto& skip : plan.skipped) {
+      if (skipped.size() > 1) skipped += ',';
+      JsonObjectWriter(skipped).field("partition", skip.partition.display()).field("reason", skip.reason).close();
+    }
+    skipped += ']';
+    JsonObjectWriter(out)
+        .field("id", plan.policy.id)
+        .field("cutoff", cutoffs.at(plan.policy.id))
+        .optional_field("error", plan.error)
+        .raw("skipped", skipped)
+        .close();
+    flush();
   }
-  out << (first ? "]\n}\n" : "\n  ]\n}\n");
+  out += first ? "]\n}\n" : "\n  ]\n}\n";
+  std::cout.write(out.data(), static_cast<std::streamsize>(out.size()));
+}
+
+std::string json_quoted(std::string_view text) {
+  std::string out;
+  append_json_string(out, text);
+  return out;
 }
 
 void print_text(const RunReport& report, OutputFormat format, bool quiet) {
@@ -99,7 +126,7 @@ void print_text(const RunReport& report, OutputFormat format, bool quiet) {
     if (plan.error) {
       ++failed;
       if (format == OutputFormat::compact) {
-        std::cout << "policy=" << plan.policy.id << " status=failed error=" << nlohmann::json(*plan.error).dump() << "\n";
+        std::cout << "policy=" << plan.policy.id << " status=failed error=" << json_quoted(*plan.error) << "\n";
       } else {
         rows.push_back({plan.policy.id, "plan", plan.policy.table.display(), "failed", "", *plan.error});
       }
@@ -109,7 +136,7 @@ void print_text(const RunReport& report, OutputFormat format, bool quiet) {
       ++planned;
       if (format == OutputFormat::compact) {
         std::cout << "policy=" << action.policy_id << " action=" << action.action << " target=" << target_of(action)
-                  << " status=planned sql=" << nlohmann::json(JobsLog::sql_text(action)).dump() << "\n";
+                  << " status=planned sql=" << json_quoted(JobsLog::sql_text(action)) << "\n";
       } else {
         rows.push_back({action.policy_id, action.action, target_of(action), "planned", "", JobsLog::sql_text(action)});
       }
@@ -122,7 +149,7 @@ void print_text(const RunReport& report, OutputFormat format, bool quiet) {
       std::cout << "policy=" << result.action->policy_id << " action=" << result.action->action
                 << " target=" << target_of(*result.action) << " status=" << o.status
                 << " rows=" << (o.rows ? std::to_string(*o.rows) : "-")
-                << (o.error ? " error=" + nlohmann::json(*o.error).dump() : "") << "\n";
+                << (o.error ? " error=" + json_quoted(*o.error) : "") << "\n";
     } else {
       rows.push_back({result.action->policy_id, result.action->action, target_of(*result.action), o.status,
                       o.rows ? std::to_string(*o.rows) : "", o.error.value_or("")});

@@ -69,20 +69,31 @@ std::vector<TableFacts> PostgresqlDialect::describe_tables(pqxx::connection& con
     if (f.partitioned) partitioned.emplace(row[1].as<long long>(), index);
   }
   if (!partitioned.empty()) {
+    std::vector<std::size_t> counts(facts.size());
     nlohmann::json oids = nlohmann::json::array();
     for (const auto& [oid, index] : partitioned) oids.push_back(std::to_string(oid));
-    for (const auto& row : tx.exec_params(partitions_sql, oids.dump())) {
-      PartitionFacts p;
-      p.name = {row[1].as<std::string>(), row[2].as<std::string>()};
-      p.bound_text = row[3].is_null() ? "" : row[3].as<std::string>();
+    const pqxx::result rows = tx.exec_params(partitions_sql, oids.dump());
+    // Each table's vector sized once: a catalog of 100,000 partitions is copied around
+    // otherwise, every time a vector grows.
+    std::vector<std::size_t> owner;
+    owner.reserve(rows.size());
+    for (const auto& row : rows) {
+      owner.push_back(partitioned.at(row[0].as<long long>()));
+      ++counts[owner.back()];
+    }
+    for (std::size_t i = 0; i < facts.size(); ++i) facts[i].partitions.reserve(counts[i]);
+    for (pqxx::result::size_type r = 0; r < rows.size(); ++r) {
+      const pqxx::row row = rows[r];
+      PartitionFacts& p = facts[owner[static_cast<std::size_t>(r)]].partitions.emplace_back();
+      p.name = {std::string(row[1].c_str(), row[1].size()), std::string(row[2].c_str(), row[2].size())};
+      if (!row[3].is_null()) p.bound_text.assign(row[3].c_str(), row[3].size());
       const PartitionBound bound = parse_partition_bound(p.bound_text);
       p.is_default = bound.is_default;
       p.lower = bound.lower;
       p.upper = bound.upper;
-      p.tablespace = row[4].as<std::string>();
+      p.tablespace.assign(row[4].c_str(), row[4].size());
       p.size_bytes = row[5].as<std::int64_t>();
       p.estimated_rows = row[6].as<std::int64_t>();
-      facts[partitioned.at(row[0].as<long long>())].partitions.push_back(std::move(p));
     }
   }
   tx.commit();

@@ -39,10 +39,18 @@ std::string JobsLog::this_instance() {
 }
 
 std::string JobsLog::sql_text(const Action& action) {
+  if (action.sql.size() == 1 && action.params.empty()) return action.sql.front();
   std::string text;
-  for (const auto& statement : action.sql) text += (text.empty() ? "" : ";\n") + statement;
+  for (const auto& statement : action.sql) {
+    if (!text.empty()) text += ";\n";
+    text += statement;
+  }
   for (std::size_t i = 0; i < action.params.size(); ++i) {
-    text += (i == 0 ? "\n-- " : ", ") + ("$" + std::to_string(i + 1)) + " = '" + action.params[i] + "'";
+    text += i == 0 ? "\n-- $" : ", $";
+    text += std::to_string(i + 1);
+    text += " = '";
+    text += action.params[i];
+    text += '\'';
   }
   return text;
 }

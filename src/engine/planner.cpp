@@ -14,7 +14,11 @@ Action PlanContext::partition_action(const PartitionFacts& partition, ActionKind
   action.partition = partition.name;
   action.kind = kind;
   action.action = std::move(name);
-  action.reason = "upper bound " + format_instant(*partition.upper) + " <= cutoff " + format_instant(cutoff);
+  action.reason.reserve(56);
+  action.reason = "upper bound ";
+  append_instant(action.reason, *partition.upper);
+  action.reason += " <= cutoff ";
+  action.reason += cutoff_text;
   action.lower = partition.lower;
   action.upper = partition.upper;
   action.size_bytes = partition.size_bytes;
@@ -35,8 +39,10 @@ std::vector<const PartitionFacts*> classify(const TableFacts& table, std::chrono
     } else if (!partition.lower || !partition.upper) {
       skipped.push_back({partition.name, "unbounded range (" + partition.bound_text + ")"});
     } else if (*partition.upper > cutoff) {
-      skipped.push_back({partition.name, "not expired: upper bound " + format_instant(*partition.upper) +
-                                             " is after the cutoff"});
+      std::string reason = "not expired: upper bound ";
+      append_instant(reason, *partition.upper);
+      reason += " is after the cutoff";
+      skipped.push_back({partition.name, std::move(reason)});
     } else {
       expired.push_back(&partition);
     }
@@ -98,6 +104,7 @@ PolicyPlan plan_policy(const Policy& policy, const TableFacts& table, const Data
         .dialect = dialect,
         .config = config,
         .cutoff = plan.cutoff,
+        .cutoff_text = format_instant(plan.cutoff),
         .expired = table.partitioned ? classify(table, plan.cutoff, plan.skipped) : std::vector<const PartitionFacts*>{},
         .lock_timeout = option_duration(policy, "lock_timeout", default_lock_timeout),
     };

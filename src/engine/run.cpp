@@ -72,6 +72,18 @@ bool removes_partition(const Action& action) {
   return false;
 }
 
+// Several policies may share a table (archive after 90 days, tier after 30). A partition an
+// earlier policy of this run removes is gone for the later ones: planning them as if it were
+// still there would fail, and re-reading the catalog would cost a query per policy.
+void forget_removed(TableFacts& facts, const PolicyPlan& plan) {
+  std::set<QualifiedName> removed;
+  for (const auto& action : plan.actions) {
+    if (action.partition && removes_partition(action)) removed.insert(*action.partition);
+  }
+  if (removed.empty()) return;
+  std::erase_if(facts.partitions, [&](const PartitionFacts& p) { return removed.contains(p.name); });
+}
+
 std::string new_run_id() {
   std::random_device device;
   std::mt19937_64 random(device());
@@ -95,25 +107,21 @@ RunReport run_once(pqxx::connection& connection, const Config& config, const Dia
   const std::vector<Policy> policies = select_policies(connection, config, request);
 
   std::vector<TableRequest> requests;
+  std::vector<std::size_t> table_of;  // per policy: its index into requests
   for (const auto& policy : policies) {
     TableRequest wanted{policy.table, policy.partition_column};
-    if (std::find(requests.begin(), requests.end(), wanted) == requests.end()) requests.push_back(wanted);
+    const auto found = std::find(requests.begin(), requests.end(), wanted);
+    table_of.push_back(static_cast<std::size_t>(found - requests.begin()));
+    if (found == requests.end()) requests.push_back(std::move(wanted));
   }
-  const std::vector<TableFacts> tables = dialect.describe_tables(connection, requests);
+  std::vector<TableFacts> tables = dialect.describe_tables(connection, requests);
   const DatabaseFacts database = dialect.describe_database(connection);
-  // Several policies may share a table (archive after 90 days, tier after 30). A partition an
-  // earlier policy of this run drops is gone for the later ones: planning them as if it were
-  // still there would fail, and re-reading the catalog would cost a query per policy.
-  std::set<QualifiedName> removed;
-  for (const auto& policy : policies) {
-    const TableRequest wanted{policy.table, policy.partition_column};
-    const auto index = static_cast<std::size_t>(std::find(requests.begin(), requests.end(), wanted) - requests.begin());
-    TableFacts facts = tables[index];
-    std::erase_if(facts.partitions, [&](const PartitionFacts& p) { return removed.contains(p.name); });
-    PolicyPlan plan = plan_policy(policy, facts, database, dialect, config, request.now);
-    for (const auto& action : plan.actions) {
-      if (action.partition && removes_partition(action)) removed.insert(*action.partition);
-    }
+  std::vector<int> uses(requests.size());
+  for (const auto index : table_of) ++uses[index];
+  for (std::size_t i = 0; i < policies.size(); ++i) {
+    TableFacts& facts = tables[table_of[i]];
+    PolicyPlan plan = plan_policy(policies[i], facts, database, dialect, config, request.now);
+    if (--uses[table_of[i]] > 0) forget_removed(facts, plan);
     report.plans.push_back(std::move(plan));
   }
   drop_empty_row_deletes(connection, dialect, report.plans);

@@ -22,6 +22,7 @@ struct PlanContext {
   const Dialect& dialect;
   const Config& config;
   std::chrono::sys_seconds cutoff;
+  std::string cutoff_text;  ///< format_instant(cutoff), formatted once for every reason
   std::vector<const PartitionFacts*> expired;
   std::chrono::milliseconds lock_timeout;
 
