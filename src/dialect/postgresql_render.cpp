@@ -8,6 +8,15 @@ namespace retentiond {
 
 std::string PostgresqlDialect::drop_table(const QualifiedName& table) const { return "DROP TABLE " + table.quoted(); }
 
+std::string PostgresqlDialect::drop_tables(const std::vector<QualifiedName>& tables) const {
+  std::string sql = "DROP TABLE ";
+  for (std::size_t i = 0; i < tables.size(); ++i) {
+    if (i > 0) sql += ", ";
+    sql += tables[i].quoted();
+  }
+  return sql;
+}
+
 std::string PostgresqlDialect::detach_partition(const QualifiedName& parent, const QualifiedName& partition,
                                                 bool concurrently) const {
   return "ALTER TABLE " + parent.quoted() + " DETACH PARTITION " + partition.quoted() +

@@ -67,23 +67,21 @@ std::vector<ActionResult> Executor::execute(const PolicyPlan& plan) {
 std::size_t Executor::drop_group(const std::vector<Action>& actions, std::size_t begin,
                                  std::vector<ActionResult>& results) {
   std::vector<const Action*> group;
-  const auto limit = static_cast<std::size_t>(std::max<std::int64_t>(1, actions[begin].partitions_per_transaction));
-  for (std::size_t i = begin; i < actions.size() && group.size() < limit; ++i) {
-    if (actions[i].kind != ActionKind::drop_partition) break;
-    group.push_back(&actions[i]);
+  std::vector<QualifiedName> partitions;
+  for (std::size_t i = begin; i < actions.size(); ++i) {
+    const Action& action = actions[i];
+    if (action.kind != ActionKind::drop_partition || action.transaction != actions[begin].transaction) break;
+    group.push_back(&action);
+    partitions.push_back(*action.partition);
   }
   const auto ids = jobs_.start(group);
   std::vector<JobOutcome> outcomes;
   try {
     pqxx::work tx(connection_);
     set_lock_timeout(tx, dialect_, *group.front());
-    // One round trip for the whole group: the statements are independent DDL, and should one
-    // fail, the group is redone one partition at a time below anyway.
-    std::string batch;
-    for (const Action* action : group) {
-      for (const auto& statement : action->sql) batch += statement + ";\n";
-    }
-    tx.exec(batch);
+    // One statement for the whole group, as the planner grouped it. Should it fail, the group
+    // is redone one partition at a time below, so the audit names the partition at fault.
+    tx.exec0(dialect_.drop_tables(partitions));
     for (std::size_t i = 0; i < group.size(); ++i) {
       outcomes.push_back({.id = ids[i], .status = "succeeded", .rows = std::nullopt, .bytes = group[i]->size_bytes,
                           .error = std::nullopt});

@@ -31,7 +31,7 @@ void plan_plain_table(const PlanContext& c, PolicyPlan& plan) {
   action.batch_size = option_integer(c.policy, "batch_size", default_batch_size);
   action.sql = {c.dialect.delete_batch(c.policy.table, column)};
   action.params = {c.dialect.cutoff_parameter(c.cutoff, c.table.key_type), std::to_string(action.batch_size)};
-  action.reason = "rows with " + display_identifier(column) + " before the cutoff " + format_instant(c.cutoff);
+  action.reason = "rows with " + display_identifier(column) + " before the cutoff " + c.cutoff_text;
   action.lock_timeout = c.lock_timeout;
   plan.actions.push_back(std::move(action));
 }
@@ -46,11 +46,12 @@ void plan_delete(const PlanContext& c, PolicyPlan& plan) {
   const bool detach = concurrently || keep || option_bool(c.policy, "detach");
   const auto per_transaction =
       option_integer(c.policy, "partitions_per_transaction", default_partitions_per_transaction);
+  plan.actions.reserve(plan.actions.size() + c.expired.size());
   for (const PartitionFacts* partition : c.expired) {
     if (!detach) {
       Action action = c.partition_action(*partition, ActionKind::drop_partition, "drop");
-      action.sql = {c.dialect.drop_table(partition->name)};
-      action.partitions_per_transaction = per_transaction;
+      action.sql.push_back(c.dialect.drop_table(partition->name));
+      action.transaction = static_cast<std::int64_t>(plan.actions.size()) / per_transaction + 1;
       plan.actions.push_back(std::move(action));
       continue;
     }

@@ -129,6 +129,62 @@ TEST_CASE("run: a live run drops exactly the expired partitions, a second run do
   }
 }
 
+TEST_CASE("run: expired partitions go partitions_per_transaction at a time, one DROP TABLE per transaction") {
+  CliFixture f;
+  f.setup_with_sample_tables();
+  f.pg.execute("DROP TABLE public.metrics");
+  make_daily_partitions(f);
+  // Every dropped table notes its transaction and the statement that dropped it.
+  f.pg.execute(R"sql(
+    CREATE TABLE public.drops (txid bigint, object text, query text);
+    CREATE FUNCTION public.note_drop() RETURNS event_trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO public.drops SELECT txid_current(), object_identity, current_query()
+          FROM pg_event_trigger_dropped_objects() WHERE object_type = 'table';
+      END $$;
+    CREATE EVENT TRIGGER note_drop ON sql_drop EXECUTE FUNCTION public.note_drop();
+  )sql");
+  REQUIRE(f.rd({"ttl", "public.metrics", "delete", "5d", "--option", "partitions_per_transaction=2"}).exit_code == 0);
+
+  auto result = f.rd({"run", "--once", "--as-of", "2024-01-11"});
+  REQUIRE_MESSAGE(result.exit_code == 0, result.err);
+  CHECK(f.pg.scalar("SELECT string_agg(objects, ' | ' ORDER BY objects) FROM (SELECT txid, string_agg(object, ',' "
+                    "ORDER BY object) AS objects FROM public.drops GROUP BY txid) t") ==
+        "public.metrics_p20240101,public.metrics_p20240102 | public.metrics_p20240103,public.metrics_p20240104 | "
+        "public.metrics_p20240105");
+  CHECK(f.pg.scalar("SELECT string_agg(DISTINCT query, ' | ' ORDER BY query) FROM public.drops") ==
+        R"(DROP TABLE "public"."metrics_p20240101", "public"."metrics_p20240102" | )"
+        R"(DROP TABLE "public"."metrics_p20240103", "public"."metrics_p20240104" | )"
+        R"(DROP TABLE "public"."metrics_p20240105")");
+  // The audit keeps one row per partition, each with its own share of the statement.
+  CHECK(f.pg.scalar("SELECT string_agg(sql, ' | ' ORDER BY id) FROM retention.jobs_log WHERE status = 'succeeded'") ==
+        R"(DROP TABLE "public"."metrics_p20240101" | DROP TABLE "public"."metrics_p20240102" | )"
+        R"(DROP TABLE "public"."metrics_p20240103" | DROP TABLE "public"."metrics_p20240104" | )"
+        R"(DROP TABLE "public"."metrics_p20240105")");
+}
+
+TEST_CASE("run: a failing drop group is redone a partition at a time and the audit names the one at fault") {
+  CliFixture f;
+  f.setup_with_sample_tables();
+  f.pg.execute("DROP TABLE public.metrics");
+  make_daily_partitions(f);
+  // A view on Jan 3 makes DROP TABLE of that partition fail (another object depends on it).
+  f.pg.execute("CREATE VIEW public.jan3 AS SELECT * FROM public.metrics_p20240103");
+  REQUIRE(f.rd({"ttl", "public.metrics", "delete", "5d", "--option", "partitions_per_transaction=2"}).exit_code == 0);
+
+  auto result = f.rd({"run", "--once", "--as-of", "2024-01-11"});
+  CHECK(result.exit_code == 1);
+  CHECK(partitions_of(f) ==
+        "metrics_p20240103,metrics_p20240104,metrics_p20240105,metrics_p20240106,metrics_p20240107,"
+        "metrics_p20240108,metrics_p20240109,metrics_p20240110,metrics_pdefault,metrics_pold");
+  CHECK(jobs_summary(f) ==
+        "drop:public.metrics_p20240101:succeeded,drop:public.metrics_p20240102:succeeded,"
+        "drop:public.metrics_p20240103:failed,drop:public.metrics_p20240104:skipped,"
+        "drop:public.metrics_p20240105:skipped");
+  const auto error = f.pg.scalar("SELECT error FROM retention.jobs_log WHERE status = 'failed'");
+  CHECK(error == "cannot drop table metrics_p20240103 because other objects depend on it");
+}
+
 TEST_CASE("run: a plain-table delete removes exactly the rows before the cutoff, at most batch_size per transaction") {
   CliFixture f;
   f.setup_with_sample_tables();

@@ -119,7 +119,7 @@ Action snapshot_action(const QualifiedName& table, const QualifiedName& partitio
                 .size_bytes = 0,
                 .target = "cold",
                 .batch_size = 0,
-                .partitions_per_transaction = 1,
+                .transaction = 0,
                 .lock_timeout = 5s};
   return action;
 }

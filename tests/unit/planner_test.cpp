@@ -268,13 +268,18 @@ TEST_CASE("planner: delete on a partitioned table drops each expired partition")
   CHECK(result.actions[4].sql == std::vector<std::string>{R"(DROP TABLE "public"."metrics_p20240105")"});
 }
 
-TEST_CASE("planner: drops carry partitions_per_transaction, 100 unless the policy says otherwise") {
-  CHECK(plan(policy("delete"), partitioned()).actions.front().partitions_per_transaction == 100);
+TEST_CASE("planner: drops are grouped into transactions of partitions_per_transaction, 100 unless set") {
+  const auto numbers = [](const PolicyPlan& result) {
+    std::vector<std::int64_t> out;
+    for (const auto& action : result.actions) out.push_back(action.transaction);
+    return out;
+  };
+  CHECK(numbers(plan(policy("delete"), partitioned())) == std::vector<std::int64_t>{1, 1, 1, 1, 1});
   Policy p = policy("delete");
-  p.options["partitions_per_transaction"] = "7";
-  const auto result = plan(p, partitioned());
-  REQUIRE(result.actions.size() == 5);
-  for (const auto& action : result.actions) CHECK(action.partitions_per_transaction == 7);
+  p.options["partitions_per_transaction"] = "2";
+  CHECK(numbers(plan(p, partitioned())) == std::vector<std::int64_t>{1, 1, 2, 2, 3});
+  p.options["partitions_per_transaction"] = "1";
+  CHECK(numbers(plan(p, partitioned())) == std::vector<std::int64_t>{1, 2, 3, 4, 5});
 }
 
 TEST_CASE("planner: delete with detach detaches and then drops") {

@@ -31,6 +31,12 @@ const QualifiedName odd_partition{R"(My "Schema")", R"(Part "2024" Jan)"};
 
 TEST_CASE("postgresql: the dialect is named postgresql") { CHECK(pg.name() == "postgresql"); }
 
+TEST_CASE("postgresql: drop_tables names every table in one statement, each quoted") {
+  CHECK(pg.drop_tables({partition}) == R"(DROP TABLE "public"."metrics_p20240101")");
+  CHECK(pg.drop_tables({partition, odd_partition}) ==
+        R"(DROP TABLE "public"."metrics_p20240101", "My ""Schema"""."Part ""2024"" Jan")");
+}
+
 TEST_CASE("postgresql: drop_table quotes schema and name") {
   CHECK(pg.drop_table(partition) == R"(DROP TABLE "public"."metrics_p20240101")");
   CHECK(pg.drop_table(odd_partition) == R"(DROP TABLE "My ""Schema"""."Part ""2024"" Jan")");

@@ -30,6 +30,9 @@ class Dialect {
 
   // Rendering: pure functions of names and values; every identifier quoted.
   [[nodiscard]] virtual std::string drop_table(const QualifiedName& table) const = 0;
+  /// One statement that drops all of `tables` (none empty): a group of expired partitions goes
+  /// in one statement, which costs the server markedly less than one statement per partition.
+  [[nodiscard]] virtual std::string drop_tables(const std::vector<QualifiedName>& tables) const = 0;
   [[nodiscard]] virtual std::string detach_partition(const QualifiedName& parent, const QualifiedName& partition,
                                                      bool concurrently) const = 0;
   [[nodiscard]] virtual std::string set_tablespace(const QualifiedName& partition,

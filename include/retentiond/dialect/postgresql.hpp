@@ -16,6 +16,7 @@ class PostgresqlDialect final : public Dialect {
 
   // postgresql_render.cpp
   [[nodiscard]] std::string drop_table(const QualifiedName& table) const override;
+  [[nodiscard]] std::string drop_tables(const std::vector<QualifiedName>& tables) const override;
   [[nodiscard]] std::string detach_partition(const QualifiedName& parent, const QualifiedName& partition,
                                              bool concurrently) const override;
   [[nodiscard]] std::string set_tablespace(const QualifiedName& partition, const std::string& tablespace) const override;

@@ -39,7 +39,10 @@ struct Action {
   std::int64_t size_bytes = 0;
   std::string target;  ///< tablespace or repository name
   std::int64_t batch_size = 0;              ///< delete_rows: rows per transaction
-  std::int64_t partitions_per_transaction = 1;  ///< drop_partition: grouping bound
+  /// drop_partition: consecutive drops with the same number (1, 2, ...) are one transaction
+  /// and one statement, `DROP TABLE a, b, ...` (Dialect::drop_tables); each keeps its own `sql`
+  /// for the audit and for the partition-at-a-time retry after a failed group.
+  std::int64_t transaction = 0;
   std::chrono::milliseconds lock_timeout{0};    ///< 0: database default
 };
 
