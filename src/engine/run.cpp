@@ -1,6 +1,7 @@
 #include "retentiond/engine/run.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <random>
 #include <set>
 
@@ -38,17 +39,18 @@ std::vector<Policy> select_policies(pqxx::connection& connection, const Config& 
 
 // A plain-table delete with nothing before its cutoff is not an action: asking costs one
 // query for all such policies together, and keeps "a second run does nothing" true for them.
-void drop_empty_row_deletes(pqxx::connection& connection, const Dialect& dialect, std::vector<PolicyPlan>& plans) {
+void drop_empty_row_deletes(pqxx::connection& connection, const Dialect& dialect,
+                            std::vector<std::optional<PolicyPlan>>& plans) {
   std::string sql;
   std::vector<std::string> params;
   std::vector<PolicyPlan*> probed;
   for (auto& plan : plans) {
-    if (plan.actions.size() != 1 || plan.actions.front().kind != ActionKind::delete_rows) continue;
-    const Action& action = plan.actions.front();
+    if (!plan || plan->actions.size() != 1 || plan->actions.front().kind != ActionKind::delete_rows) continue;
+    const Action& action = plan->actions.front();
     params.push_back(action.params.front());
     sql += (sql.empty() ? "SELECT " : ", ") +
-           dialect.any_row_before(action.table, *plan.policy.partition_column, static_cast<int>(params.size()));
-    probed.push_back(&plan);
+           dialect.any_row_before(action.table, *plan->policy.partition_column, static_cast<int>(params.size()));
+    probed.push_back(&*plan);
   }
   if (probed.empty()) return;
   pqxx::read_transaction tx(connection);
@@ -92,19 +94,22 @@ std::string new_run_id() {
   return text;
 }
 
-}  // namespace
-
-bool RunReport::failed() const {
-  return std::any_of(plans.begin(), plans.end(), [](const PolicyPlan& p) { return p.error.has_value(); }) ||
-         std::any_of(results.begin(), results.end(), [](const ActionResult& r) { return r.outcome.status == "failed"; });
+void count(RunSummary& summary, const PolicyPlan& plan, const std::vector<ActionResult>& results) {
+  ++summary.policies;
+  if (plan.error) ++summary.failed;
+  summary.planned += plan.actions.size();
+  for (const auto& result : results) {
+    const auto& status = result.outcome.status;
+    ++(status == "succeeded" ? summary.succeeded : status == "failed" ? summary.failed : summary.skipped);
+  }
 }
 
-RunReport run_once(pqxx::connection& connection, const Config& config, const Dialect& dialect,
-                   const RunRequest& request) {
-  RunReport report;
-  report.dry_run = request.dry_run;
-  report.now = request.now;
+}  // namespace
+
+RunSummary run_once(pqxx::connection& connection, const Config& config, const Dialect& dialect,
+                    const RunRequest& request, RunObserver& observer) {
   const std::vector<Policy> policies = select_policies(connection, config, request);
+  observer.started(policies);
 
   std::vector<TableRequest> requests;
   std::vector<std::size_t> table_of;  // per policy: its index into requests
@@ -118,30 +123,50 @@ RunReport run_once(pqxx::connection& connection, const Config& config, const Dia
   const DatabaseFacts database = dialect.describe_database(connection);
   std::vector<int> uses(requests.size());
   for (const auto index : table_of) ++uses[index];
-  for (std::size_t i = 0; i < policies.size(); ++i) {
-    TableFacts& facts = tables[table_of[i]];
-    PolicyPlan plan = plan_policy(policies[i], facts, database, dialect, config, request.now);
-    if (--uses[table_of[i]] > 0) forget_removed(facts, plan);
-    report.plans.push_back(std::move(plan));
-  }
-  drop_empty_row_deletes(connection, dialect, report.plans);
-  if (request.dry_run) return report;
 
-  JobsLog jobs(connection, config.database.schema, new_run_id(), JobsLog::this_instance());
-  if (int abandoned = jobs.abandon_orphans(); abandoned > 0) {
-    spdlog::warn("jobs.abandoned count={}: rows left running by a process that ended", abandoned);
+  // Plain-table policies are planned first: whether each has anything before its cutoff is
+  // one query for all of them. The partitioned ones are planned as their turn comes.
+  std::vector<std::optional<PolicyPlan>> early(policies.size());
+  for (std::size_t i = 0; i < policies.size(); ++i) {
+    const TableFacts& facts = tables[table_of[i]];
+    if (!facts.partitioned) early[i] = plan_policy(policies[i], facts, database, dialect, config, request.now);
   }
-  Executor executor(connection, config, dialect, jobs);
-  for (const auto& plan : report.plans) {
-    if (plan.error) {
-      spdlog::error("policy.failed policy={} error=\"{}\"", plan.policy.id, *plan.error);
-      jobs.record_policy_error(plan);
-      continue;
+  drop_empty_row_deletes(connection, dialect, early);
+
+  std::optional<JobsLog> jobs;
+  std::optional<Executor> executor;
+  if (!request.dry_run) {
+    jobs.emplace(connection, config.database.schema, new_run_id(), JobsLog::this_instance());
+    if (int abandoned = jobs->abandon_orphans(); abandoned > 0) {
+      spdlog::warn("jobs.abandoned count={}: rows left running by a process that ended", abandoned);
     }
-    auto results = executor.execute(plan);
-    report.results.insert(report.results.end(), results.begin(), results.end());
+    executor.emplace(connection, config, dialect, *jobs);
   }
-  return report;
+  RunSummary summary;
+  for (std::size_t i = 0; i < policies.size(); ++i) {
+    const std::size_t t = table_of[i];
+    const PolicyPlan plan =
+        early[i] ? std::move(*early[i]) : plan_policy(policies[i], tables[t], database, dialect, config, request.now);
+    early[i].reset();
+    if (--uses[t] > 0) {
+      forget_removed(tables[t], plan);
+    } else {
+      // Its last policy is planned: the memory goes to the next plans.
+      std::vector<PartitionFacts>().swap(tables[t].partitions);
+    }
+    std::vector<ActionResult> results;
+    if (!request.dry_run) {
+      if (plan.error) {
+        spdlog::error("policy.failed policy={} error=\"{}\"", plan.policy.id, *plan.error);
+        jobs->record_policy_error(plan);
+      } else {
+        results = executor->execute(plan);
+      }
+    }
+    count(summary, plan, results);
+    observer.finished(plan, results);
+  }
+  return summary;
 }
 
 }  // namespace retentiond

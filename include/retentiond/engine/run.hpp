@@ -20,19 +20,33 @@ struct RunRequest {
   std::chrono::sys_seconds now{};       ///< `--as-of`, or the clock
 };
 
-struct RunReport {
-  bool dry_run = false;
-  std::chrono::sys_seconds now{};
-  std::vector<PolicyPlan> plans;      ///< one per selected policy, ordered by policy id
-  std::vector<ActionResult> results;  ///< empty for a dry run
-  [[nodiscard]] bool failed() const;
+/// Sees a run as it happens, policy by policy in id order: each policy's plan and, in a live
+/// run, what became of its actions. Output and metrics follow the run, and a run never holds
+/// the plans of a whole large catalog at once.
+class RunObserver {
+ public:
+  virtual ~RunObserver() = default;
+  /// Before planning: the selected policies, in the order they will be reported.
+  virtual void started(const std::vector<Policy>& policies) { (void)policies; }
+  /// `results` is empty for a dry run and for a policy whose plan failed (`plan.error`).
+  virtual void finished(const PolicyPlan& plan, const std::vector<ActionResult>& results) = 0;
+};
+
+/// What a run did, counted: one failed plan counts once in `failed`.
+struct RunSummary {
+  std::size_t policies = 0;
+  std::size_t planned = 0;  ///< actions planned
+  std::size_t succeeded = 0;
+  std::size_t failed = 0;
+  std::size_t skipped = 0;
+  [[nodiscard]] bool any_failed() const { return failed > 0; }
 };
 
 /// `run --once`: selects policies, reads the catalog for all of them at once, plans, and
 /// unless `dry_run` executes and records. A dry run reads only: it never constructs a writer.
 /// Unknown ids in `policy_ids` are a usage Error before anything happens. Policies named by
 /// id run even when disabled; selection by tags or all skips disabled ones.
-RunReport run_once(pqxx::connection& connection, const Config& config, const Dialect& dialect,
-                   const RunRequest& request);
+RunSummary run_once(pqxx::connection& connection, const Config& config, const Dialect& dialect,
+                    const RunRequest& request, RunObserver& observer);
 
 }  // namespace retentiond
