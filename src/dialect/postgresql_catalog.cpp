@@ -86,11 +86,13 @@ std::vector<TableFacts> PostgresqlDialect::describe_tables(pqxx::connection& con
       const pqxx::row row = rows[r];
       PartitionFacts& p = facts[owner[static_cast<std::size_t>(r)]].partitions.emplace_back();
       p.name = {std::string(row[1].c_str(), row[1].size()), std::string(row[2].c_str(), row[2].size())};
-      if (!row[3].is_null()) p.bound_text.assign(row[3].c_str(), row[3].size());
-      const PartitionBound bound = parse_partition_bound(p.bound_text);
+      const std::string_view bound_text = row[3].is_null() ? "" : std::string_view(row[3].c_str(), row[3].size());
+      const PartitionBound bound = parse_partition_bound(bound_text);
       p.is_default = bound.is_default;
       p.lower = bound.lower;
       p.upper = bound.upper;
+      // Kept only where a reason has to quote it: a bound that is not a closed time range.
+      if (!bound.is_default && (!p.lower || !p.upper)) p.bound_text = bound_text;
       p.tablespace.assign(row[4].c_str(), row[4].size());
       p.size_bytes = row[5].as<std::int64_t>();
       p.estimated_rows = row[6].as<std::int64_t>();

@@ -19,7 +19,9 @@ struct PartitionFacts {
   /// is not a single time value; such partitions are never touched.
   std::optional<std::chrono::sys_seconds> lower;
   std::optional<std::chrono::sys_seconds> upper;
-  std::string bound_text;  ///< as pg_get_expr prints it, for reasons and manifests
+  /// As pg_get_expr prints it, for the reason a partition is skipped; kept only when the bound
+  /// is not a closed time range (a catalog of 100,000 partitions need not hold them all).
+  std::string bound_text;
   std::string tablespace;  ///< empty: the database's default tablespace
   std::int64_t size_bytes = 0;  ///< estimate from relpages
   std::int64_t estimated_rows = 0;
