@@ -19,6 +19,11 @@ std::string json_quoted(std::string_view text) {
   return out;
 }
 
+// Drops sharing a number go to the server together, as one DROP TABLE naming them all.
+std::string transaction_of(const Action& action) {
+  return action.kind == ActionKind::drop_partition ? " transaction=" + std::to_string(action.transaction) : "";
+}
+
 void append_action(std::string& out, const Action& action, const std::string& cutoff, const JobOutcome* outcome) {
   JsonObjectWriter(out)
       .field("policy", action.policy_id)
@@ -27,6 +32,7 @@ void append_action(std::string& out, const Action& action, const std::string& cu
       .optional_field("partition", action.partition ? std::optional(action.partition->display()) : std::nullopt)
       .field("action", action.action)
       .field("sql", JobsLog::sql_text(action))
+      .number("transaction", action.kind == ActionKind::drop_partition ? std::optional(action.transaction) : std::nullopt)
       .field("status", outcome ? std::string_view(outcome->status) : "planned")
       .number("rows", outcome ? outcome->rows : std::nullopt)
       .optional_field("error", outcome ? outcome->error : std::nullopt)
@@ -124,7 +130,7 @@ void RunPrinter::compact_finished(const PolicyPlan& plan, const std::vector<Acti
   if (dry_run_) {
     for (const auto& action : plan.actions) {
       buffer_ += "policy=" + action.policy_id + " action=" + action.action + " target=" + target_of(action) +
-                 " status=planned sql=" + json_quoted(JobsLog::sql_text(action)) + "\n";
+                 " status=planned" + transaction_of(action) + " sql=" + json_quoted(JobsLog::sql_text(action)) + "\n";
       flush();
     }
   }
