@@ -149,9 +149,10 @@ TEST_CASE("run: expired partitions go partitions_per_transaction at a time, one 
   // The plan shows the grouping: the same transaction number, the same statement.
   auto plan = f.rd({"run", "--once", "--dry-run", "--as-of", "2024-01-11", "-o", "json"});
   REQUIRE_MESSAGE(plan.exit_code == 0, plan.err);
+  const auto planned = json::parse(plan.out);
   std::vector<int> numbers;
-  for (const auto& a : json::parse(plan.out)["actions"]) numbers.push_back(a["transaction"].get<int>());
-  CHECK(numbers == std::vector<int>{1, 1, 2, 2, 3});
+  for (const auto& a : planned["actions"]) numbers.push_back(a["transaction"].get<int>());
+  CHECK((numbers == std::vector<int>{1, 1, 2, 2, 3}));
   auto compact = f.rd({"run", "--once", "--dry-run", "--as-of", "2024-01-11", "-o", "compact"});
   CHECK(compact.out.find("target=public.metrics_p20240103 status=planned transaction=2 sql=") != std::string::npos);
 
