@@ -60,8 +60,44 @@ CREATE INDEX policy_events_at_idx ON @schema@.policy_events (at);
 CREATE INDEX policy_events_policy_idx ON @schema@.policy_events (policy_id, at);
 )sql";
 
+// The daemon: live policy changes, leader lease, per-policy schedule state.
+constexpr std::string_view daemon_schema = R"sql(
+-- Every change to the policies wakes listening daemons; the payload names the schema, so
+-- daemons of other schemas in the same database ignore it.
+CREATE FUNCTION @schema@.notify_policy_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_catalog.pg_notify('retentiond_policies', TG_TABLE_SCHEMA);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER policies_notify AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @schema@.policies
+  FOR EACH STATEMENT EXECUTE FUNCTION @schema@.notify_policy_change();
+
+-- Leader election among daemons on one database: the holder of the "scheduler" lease runs the
+-- schedule until expires_at (the database's clock decides, never a daemon's).
+CREATE TABLE @schema@.leases (
+  name        text PRIMARY KEY,
+  holder      text NOT NULL,
+  acquired_at timestamptz NOT NULL,
+  renewed_at  timestamptz NOT NULL,
+  expires_at  timestamptz NOT NULL
+);
+
+-- What the schedule knows about each policy, in the database so that a new leader carries on
+-- where the old one stopped and `status` works from any host.
+CREATE TABLE @schema@.policy_state (
+  policy_id        text PRIMARY KEY REFERENCES @schema@.policies (id) ON DELETE CASCADE,
+  last_started_at  timestamptz,
+  last_finished_at timestamptz,
+  last_status      text,
+  last_error       text,
+  next_run_at      timestamptz,
+  updated_by       text
+);
+)sql";
+
 constexpr Migration all_migrations[] = {
     {1, "initial schema: policies, jobs_log, policy_events", initial_schema},
+    {2, "daemon: policy change notifications, leader lease, policy state", daemon_schema},
 };
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include "retentiond/db/migrations.hpp"
 #include "support/cli_fixture.hpp"
 
 using retentiond::testing::CliFixture;
@@ -10,9 +11,10 @@ TEST_CASE("setup: creates the schema, and a second run has nothing to do") {
   auto first = f.rd({"setup"});
   CHECK(first.exit_code == 0);
   CHECK(first.out.find("applied migration 1") != std::string::npos);
+  CHECK(first.out.find("applied migration 2") != std::string::npos);
   CHECK(f.pg.scalar("SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class "
                     "WHERE relnamespace = 'retention'::regnamespace AND relkind = 'r'") ==
-        "jobs_log,policies,policy_events,schema_migrations");
+        "jobs_log,leases,policies,policy_events,policy_state,schema_migrations");
 
   auto before = f.pg.scalar("SELECT string_agg(version || ':' || applied_at, ',') FROM retention.schema_migrations");
   auto second = f.rd({"setup"});
@@ -30,8 +32,29 @@ TEST_CASE("setup: --schema puts the tables into a schema whose name needs quotin
   auto result = f.rd({"--schema", "\"Retention Data\"", "setup"});
   REQUIRE(result.exit_code == 0);
   CHECK(f.pg.scalar("SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                    "WHERE n.nspname = 'Retention Data' AND c.relkind = 'r'") == "4");
+                    "WHERE n.nspname = 'Retention Data' AND c.relkind = 'r'") == "6");
   CHECK(f.rd({"--schema", "\"Retention Data\"", "policy", "list"}).exit_code == 0);
+  // The change trigger names its schema in the payload; a quoted schema is no exception.
+  CHECK(f.rd({"--schema", "\"Retention Data\"", "ttl", "public.metrics", "delete", "30d"}).exit_code == 0);
+}
+
+TEST_CASE("setup: a schema at version 1 is upgraded by applying only what is new") {
+  CliFixture f;
+  // Version 1 exactly as a release of the first schema left it.
+  f.pg.execute("CREATE SCHEMA retention");
+  for (const auto& migration : retentiond::migrations()) {
+    if (migration.version != 1) continue;
+    f.pg.execute(retentiond::render_migration(migration, "retention"));
+  }
+  f.pg.execute("CREATE TABLE retention.schema_migrations (version integer PRIMARY KEY, name text NOT NULL, "
+               "applied_at timestamptz NOT NULL DEFAULT now(), applied_by text NOT NULL DEFAULT current_user)");
+  f.pg.execute("INSERT INTO retention.schema_migrations (version, name) VALUES (1, 'initial schema')");
+  auto result = f.rd({"setup"});
+  REQUIRE_MESSAGE(result.exit_code == 0, result.err);
+  CHECK(result.out.find("applied migration 1") == std::string::npos);
+  CHECK(result.out.find("applied migration 2") != std::string::npos);
+  CHECK(f.pg.scalar("SELECT string_agg(version::text, ',' ORDER BY version) FROM retention.schema_migrations") ==
+        "1,2");
 }
 
 TEST_CASE("setup: other commands exit 3 on a missing schema and say to run setup") {
@@ -52,7 +75,7 @@ TEST_CASE("setup: a schema newer than the binary exits 3 naming both versions") 
     CHECK(result.exit_code == 3);
     CHECK(is_one_line(result.err));
     CHECK(result.err.find("version 999") != std::string::npos);
-    CHECK(result.err.find("version 1)") != std::string::npos);
+    CHECK(result.err.find("version " + std::to_string(retentiond::latest_schema_version()) + ")") != std::string::npos);
   }
 }
 
