@@ -1,0 +1,64 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "retentiond/policy/policy.hpp"
+#include "retentiond/policy/schedule.hpp"
+
+namespace retentiond {
+
+/// The daemon's timetable: when each enabled policy is next due, and which due policies may
+/// start now given the concurrency bound and the rule that two runs never touch one table at
+/// once. Pure: the caller passes the time, so every decision is tested without sleeping.
+class Scheduler {
+ public:
+  using TimePoint = std::chrono::sys_seconds;
+
+  struct Entry {
+    Policy policy;
+    Schedule schedule;
+    TimePoint next_due{};
+    bool running = false;
+  };
+
+  /// `default_schedule` serves policies without one; each due time gets a random delay in
+  /// [0, jitter] so that many daemons' policies do not all hit the database on the same second.
+  Scheduler(const Schedule& default_schedule, std::chrono::seconds jitter, std::uint64_t seed);
+
+  /// Replaces the set of policies (disabled ones are dropped). A policy already known keeps
+  /// its due time unless its schedule changed. Any other is due at its first slot after
+  /// `last_started` (its last run, by any daemon) when that is known, else at `now`: a slot
+  /// missed while no daemon ran is made up once, not once per missed slot. Returns the ids of
+  /// policies whose stored schedule does not parse (they are left out).
+  std::vector<std::string> update(const std::vector<Policy>& policies,
+                                  const std::map<std::string, TimePoint>& last_started, TimePoint now);
+
+  /// Marks and returns the policies to start at `now`: due, not running, their table not
+  /// busy with another run, at most `free_slots`, earliest due first.
+  std::vector<Policy> start_due(TimePoint now, std::size_t free_slots);
+
+  /// A run of `id` ended at `now`: it is next due at its first slot after `now`. Unknown ids
+  /// (removed while running) are ignored.
+  void finished(const std::string& id, TimePoint now);
+
+  /// The earliest due time of an idle policy, if any.
+  [[nodiscard]] std::optional<TimePoint> next_due() const;
+  [[nodiscard]] std::size_t running() const;
+  [[nodiscard]] const std::map<std::string, Entry>& entries() const { return entries_; }
+
+ private:
+  TimePoint slot_after(const Schedule& schedule, TimePoint t);
+
+  Schedule default_schedule_;
+  std::chrono::seconds jitter_;
+  std::mt19937_64 random_;
+  std::map<std::string, Entry> entries_;
+};
+
+}  // namespace retentiond

@@ -1,0 +1,100 @@
+#include "retentiond/daemon/scheduler.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include "retentiond/core/error.hpp"
+
+namespace retentiond {
+
+Scheduler::Scheduler(const Schedule& default_schedule, std::chrono::seconds jitter, std::uint64_t seed)
+    : default_schedule_(default_schedule), jitter_(jitter), random_(seed) {}
+
+Scheduler::TimePoint Scheduler::slot_after(const Schedule& schedule, TimePoint t) {
+  TimePoint slot = schedule.next_after(t);
+  if (jitter_.count() > 0) {
+    std::uniform_int_distribution<std::int64_t> delay(0, jitter_.count());
+    slot += std::chrono::seconds(delay(random_));
+  }
+  return slot;
+}
+
+std::vector<std::string> Scheduler::update(const std::vector<Policy>& policies,
+                                           const std::map<std::string, TimePoint>& last_started, TimePoint now) {
+  std::vector<std::string> invalid;
+  std::map<std::string, Entry> next;
+  for (const auto& policy : policies) {
+    if (!policy.enabled) continue;
+    const std::string text = policy.schedule.value_or("");
+    std::optional<Schedule> schedule;
+    if (text.empty()) {
+      schedule = default_schedule_;
+    } else {
+      try {
+        schedule = Schedule::parse(text);
+      } catch (const Error&) {
+        invalid.push_back(policy.id);
+        continue;
+      }
+    }
+    Entry entry{.policy = policy, .schedule = *schedule, .next_due = now, .running = false};
+    const auto known = entries_.find(policy.id);
+    if (known != entries_.end() && known->second.schedule.text() == entry.schedule.text()) {
+      entry.next_due = known->second.next_due;
+      entry.running = known->second.running;
+    } else if (known != entries_.end() && known->second.running) {
+      // Its new schedule applies from the end of the run in progress.
+      entry.running = true;
+    } else if (const auto last = last_started.find(policy.id); last != last_started.end()) {
+      const TimePoint slot = slot_after(entry.schedule, last->second);
+      entry.next_due = std::max(slot, now);  // a missed slot: once, now
+    }
+    next.emplace(policy.id, std::move(entry));
+  }
+  entries_ = std::move(next);
+  return invalid;
+}
+
+std::vector<Policy> Scheduler::start_due(TimePoint now, std::size_t free_slots) {
+  std::set<QualifiedName> busy;
+  for (const auto& [id, entry] : entries_) {
+    if (entry.running) busy.insert(entry.policy.table);
+  }
+  std::vector<Entry*> due;
+  for (auto& [id, entry] : entries_) {
+    if (!entry.running && entry.next_due <= now) due.push_back(&entry);
+  }
+  std::stable_sort(due.begin(), due.end(), [](const Entry* a, const Entry* b) { return a->next_due < b->next_due; });
+  std::vector<Policy> started;
+  for (Entry* entry : due) {
+    if (started.size() >= free_slots) break;
+    if (busy.contains(entry->policy.table)) continue;
+    entry->running = true;
+    busy.insert(entry->policy.table);
+    started.push_back(entry->policy);
+  }
+  return started;
+}
+
+void Scheduler::finished(const std::string& id, TimePoint now) {
+  const auto it = entries_.find(id);
+  if (it == entries_.end()) return;
+  it->second.running = false;
+  it->second.next_due = slot_after(it->second.schedule, now);
+}
+
+std::optional<Scheduler::TimePoint> Scheduler::next_due() const {
+  std::optional<TimePoint> earliest;
+  for (const auto& [id, entry] : entries_) {
+    if (entry.running) continue;
+    if (!earliest || entry.next_due < *earliest) earliest = entry.next_due;
+  }
+  return earliest;
+}
+
+std::size_t Scheduler::running() const {
+  return static_cast<std::size_t>(
+      std::count_if(entries_.begin(), entries_.end(), [](const auto& e) { return e.second.running; }));
+}
+
+}  // namespace retentiond

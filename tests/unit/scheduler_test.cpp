@@ -1,0 +1,140 @@
+#include <doctest/doctest.h>
+
+#include "retentiond/daemon/scheduler.hpp"
+
+using retentiond::Policy;
+using retentiond::QualifiedName;
+using retentiond::Schedule;
+using retentiond::Scheduler;
+using namespace std::chrono_literals;
+
+namespace {
+
+using TimePoint = Scheduler::TimePoint;
+
+TimePoint at(int h, int m = 0, int s = 0) {
+  using namespace std::chrono;
+  return sys_days(year(2024) / 1 / 10) + hours(h) + minutes(m) + seconds(s);
+}
+
+Policy policy(const std::string& id, const std::string& table, std::optional<std::string> schedule = std::nullopt) {
+  Policy p;
+  p.id = id;
+  p.table = QualifiedName{"public", table};
+  p.strategy = "delete";
+  p.schedule = std::move(schedule);
+  return p;
+}
+
+Scheduler hourly() { return Scheduler(Schedule::parse("@hourly"), 0s, 1); }
+
+std::vector<std::string> ids(const std::vector<Policy>& policies) {
+  std::vector<std::string> out;
+  for (const auto& p : policies) out.push_back(p.id);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("scheduler: a policy never run is due at once, then at its next slot after the run") {
+  Scheduler s = hourly();
+  s.update({policy("a", "t1")}, {}, at(10, 15));
+  CHECK(s.next_due() == at(10, 15));
+  CHECK(ids(s.start_due(at(10, 15), 2)) == std::vector<std::string>{"a"});
+  CHECK(s.next_due() == std::nullopt);  // running
+  CHECK(s.start_due(at(10, 16), 2).empty());
+  s.finished("a", at(10, 17));
+  CHECK(s.next_due() == at(11, 0));
+  CHECK(s.start_due(at(10, 59, 59), 2).empty());
+  CHECK(ids(s.start_due(at(11, 0), 2)) == std::vector<std::string>{"a"});
+}
+
+TEST_CASE("scheduler: after downtime a missed slot runs once at start, a slot still ahead waits") {
+  Scheduler s = hourly();
+  // Last run 03:10: the 04:00 .. 10:00 slots were missed while no daemon ran.
+  s.update({policy("missed", "t1"), policy("fresh", "t2")}, {{"missed", at(3, 10)}, {"fresh", at(10, 5)}},
+           at(10, 20));
+  CHECK(s.entries().at("missed").next_due == at(10, 20));
+  CHECK(s.entries().at("fresh").next_due == at(11, 0));
+  CHECK(ids(s.start_due(at(10, 20), 5)) == std::vector<std::string>{"missed"});
+  s.finished("missed", at(10, 21));
+  CHECK(s.entries().at("missed").next_due == at(11, 0));  // once, not once per missed slot
+}
+
+TEST_CASE("scheduler: concurrency is bounded and one table never has two runs at once") {
+  Scheduler s = hourly();
+  s.update({policy("a1", "t1"), policy("a2", "t1"), policy("b", "t2"), policy("c", "t3")}, {}, at(9));
+  CHECK(ids(s.start_due(at(9), 2)) == std::vector<std::string>{"a1", "b"});  // a2 waits for t1
+  CHECK(s.running() == 2);
+  CHECK(ids(s.start_due(at(9), 1)) == std::vector<std::string>{"c"});
+  CHECK(s.start_due(at(9), 5).empty());  // a2: t1 still busy
+  s.finished("a1", at(9, 1));
+  CHECK(ids(s.start_due(at(9, 1), 5)) == std::vector<std::string>{"a2"});
+}
+
+TEST_CASE("scheduler: the earliest due runs first when slots are scarce") {
+  Scheduler s = hourly();
+  s.update({policy("late", "t1"), policy("early", "t2")}, {{"late", at(8, 30)}, {"early", at(7, 30)}}, at(8, 45));
+  // Both missed a slot: both due at 08:45; ties keep id order.
+  CHECK(ids(s.start_due(at(8, 45), 1)) == std::vector<std::string>{"early"});
+}
+
+TEST_CASE("scheduler: @every and cron schedules, and the default for policies without one") {
+  Scheduler s(Schedule::parse("@daily"), 0s, 1);
+  s.update({policy("every", "t1", "@every 2s"), policy("cron", "t2", "*/15 * * * *"), policy("default", "t3")},
+           {{"every", at(10, 0, 1)}, {"cron", at(10, 1)}, {"default", at(0, 5)}}, at(10, 0, 1));
+  CHECK(s.entries().at("every").next_due == at(10, 0, 2));
+  CHECK(s.entries().at("cron").next_due == at(10, 15));
+  CHECK(s.entries().at("default").next_due == at(24));
+}
+
+TEST_CASE("scheduler: updates keep due times, apply changed schedules, drop disabled and removed policies") {
+  Scheduler s = hourly();
+  s.update({policy("a", "t1"), policy("b", "t2")}, {{"a", at(10, 5)}, {"b", at(10, 5)}}, at(10, 10));
+  REQUIRE(s.entries().at("a").next_due == at(11));
+  Policy every_minute = policy("a", "t1", "* * * * *");
+  Policy disabled = policy("b", "t2");
+  disabled.enabled = false;
+  s.update({every_minute, disabled, policy("c", "t3")}, {{"a", at(10, 5)}}, at(10, 20));
+  CHECK(s.entries().at("a").next_due == at(10, 20));  // its 10:06 slot was missed: now
+  CHECK_FALSE(s.entries().contains("b"));
+  CHECK(s.entries().at("c").next_due == at(10, 20));
+  // An unchanged policy keeps its time even when the stored last run says otherwise.
+  s.finished("a", at(10, 20, 30));
+  s.update({every_minute, policy("c", "t3")}, {{"a", at(3)}}, at(10, 20, 40));
+  CHECK(s.entries().at("a").next_due == at(10, 21));
+}
+
+TEST_CASE("scheduler: a policy whose stored schedule does not parse is left out and reported") {
+  Scheduler s = hourly();
+  const auto invalid = s.update({policy("bad", "t1", "61 * * * *"), policy("good", "t2")}, {}, at(10));
+  CHECK(invalid == std::vector<std::string>{"bad"});
+  CHECK_FALSE(s.entries().contains("bad"));
+  CHECK(s.entries().contains("good"));
+}
+
+TEST_CASE("scheduler: a policy changed while it runs stays running and takes its new schedule after") {
+  Scheduler s = hourly();
+  s.update({policy("a", "t1")}, {}, at(10));
+  REQUIRE(s.start_due(at(10), 1).size() == 1);
+  s.update({policy("a", "t1", "*/5 * * * *")}, {}, at(10, 1));
+  CHECK(s.running() == 1);
+  CHECK(s.start_due(at(10, 1), 1).empty());
+  s.finished("a", at(10, 2));
+  CHECK(s.entries().at("a").next_due == at(10, 5));
+  s.finished("gone", at(10, 2));  // removed while running: ignored
+}
+
+TEST_CASE("scheduler: jitter delays each slot by at most the jitter, deterministically per seed") {
+  Scheduler a(Schedule::parse("@hourly"), 30s, 7);
+  Scheduler b(Schedule::parse("@hourly"), 30s, 7);
+  for (int i = 0; i < 50; ++i) {
+    const std::string id = "p" + std::to_string(i);
+    a.update({policy(id, "t")}, {{id, at(9, 30)}}, at(9, 40));
+    b.update({policy(id, "t")}, {{id, at(9, 30)}}, at(9, 40));
+    const auto due = a.entries().at(id).next_due;
+    CHECK(due >= at(10));
+    CHECK(due <= at(10, 0, 30));
+    CHECK(due == b.entries().at(id).next_due);
+  }
+}
