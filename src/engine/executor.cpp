@@ -25,15 +25,30 @@ std::string where(const Action& action) {
 
 }  // namespace
 
-Executor::Executor(pqxx::connection& connection, const Config& config, const Dialect& dialect, JobsLog& jobs)
-    : connection_(connection), config_(config), dialect_(dialect), jobs_(jobs) {}
+Executor::Executor(pqxx::connection& connection, const Config& config, const Dialect& dialect, JobsLog& jobs,
+                   const std::atomic<bool>* stop)
+    : connection_(connection), config_(config), dialect_(dialect), jobs_(jobs), stop_(stop) {}
+
+JobOutcome Executor::failure(std::int64_t job_id, const Action& action, const std::exception& error) const {
+  const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error);
+  // 57014: query_canceled, which is how the daemon stops a statement past shutdown_timeout.
+  if (stopping() && sql != nullptr && sql->sqlstate() == "57014") {
+    spdlog::warn("job.abandoned policy={} action={} target={}: cancelled at shutdown", action.policy_id,
+                 action.action, where(action));
+    return {.id = job_id, .status = "abandoned", .rows = std::nullopt, .bytes = std::nullopt,
+            .error = "cancelled at shutdown (scheduler.shutdown_timeout)"};
+  }
+  spdlog::error("job.failed policy={} action={} target={} error=\"{}\"", action.policy_id, action.action,
+                where(action), first_line(error.what()));
+  return failed(job_id, first_line(error.what()));
+}
 
 std::vector<ActionResult> Executor::execute(const PolicyPlan& plan) {
   std::vector<ActionResult> results;
   const auto& actions = plan.actions;
   std::size_t next = 0;
   bool stopped = false;
-  while (next < actions.size() && !stopped) {
+  while (next < actions.size() && !stopped && !stopping()) {
     const std::size_t before = results.size();
     if (actions[next].kind == ActionKind::drop_partition) {
       next += drop_group(actions, next, results);
@@ -46,7 +61,7 @@ std::vector<ActionResult> Executor::execute(const PolicyPlan& plan) {
       results.push_back({&action, outcome});
     }
     stopped = std::any_of(results.begin() + static_cast<std::ptrdiff_t>(before), results.end(),
-                          [](const ActionResult& r) { return r.outcome.status == "failed"; });
+                          [](const ActionResult& r) { return r.outcome.status != "succeeded"; });
   }
   if (next < actions.size()) {
     // Not attempted: recorded so the audit shows the whole plan and why it stopped.
@@ -56,7 +71,8 @@ std::vector<ActionResult> Executor::execute(const PolicyPlan& plan) {
     std::vector<JobOutcome> outcomes;
     for (std::size_t i = 0; i < rest.size(); ++i) {
       outcomes.push_back({.id = ids[i], .status = "skipped", .rows = std::nullopt, .bytes = std::nullopt,
-                          .error = "not attempted: an earlier action of this policy failed"});
+                          .error = stopping() ? "not attempted: the daemon is shutting down"
+                                              : "not attempted: an earlier action of this policy failed"});
       results.push_back({rest[i], outcomes.back()});
     }
     jobs_.finish(outcomes);
@@ -94,6 +110,17 @@ std::size_t Executor::drop_group(const std::vector<Action>& actions, std::size_t
   } catch (const pqxx::broken_connection&) {
     throw;
   } catch (const std::exception& e) {
+    if (stopping()) {
+      // Cancelled at shutdown (or failed meanwhile): nothing of the group happened, and no
+      // new work starts now.
+      outcomes.clear();
+      for (std::size_t i = 0; i < group.size(); ++i) {
+        outcomes.push_back(failure(ids[i], *group[i], e));
+        results.push_back({group[i], outcomes.back()});
+      }
+      jobs_.finish(outcomes);
+      return group.size();
+    }
     // One statement failed and took the transaction with it. Redo the group one partition per
     // transaction so the audit says exactly which partition failed and the ones before it
     // are still dropped; stop there.
@@ -105,7 +132,7 @@ std::size_t Executor::drop_group(const std::vector<Action>& actions, std::size_t
       JobOutcome outcome = in_transaction(*group[i]);
       outcome.id = ids[i];
       outcomes.push_back(outcome);
-      if (outcome.status == "failed") break;
+      if (outcome.status != "succeeded") break;
     }
     jobs_.finish(outcomes);
     for (std::size_t k = 0; k < outcomes.size(); ++k) results.push_back({group[k], outcomes[k]});
@@ -146,9 +173,7 @@ JobOutcome Executor::run_single(const Action& action, std::int64_t job_id) {
   } catch (const pqxx::broken_connection&) {
     throw;
   } catch (const std::exception& e) {
-    spdlog::error("job.failed policy={} action={} target={} error=\"{}\"", action.policy_id, action.action,
-                  where(action), first_line(e.what()));
-    return failed(job_id, first_line(e.what()));
+    return failure(job_id, action, e);
   }
   return failed(job_id, "unknown action");
 }
@@ -164,9 +189,7 @@ JobOutcome Executor::in_transaction(const Action& action) {
   } catch (const pqxx::broken_connection&) {
     throw;
   } catch (const std::exception& e) {
-    spdlog::error("job.failed policy={} action={} target={} error=\"{}\"", action.policy_id, action.action,
-                  where(action), first_line(e.what()));
-    return failed(0, first_line(e.what()));
+    return failure(0, action, e);
   }
 }
 
@@ -215,6 +238,14 @@ JobOutcome Executor::delete_rows(const Action& action, std::int64_t job_id) {
       jobs_.progress(job_id, total);
     }
     if (deleted < action.batch_size) break;
+    if (stopping()) {
+      // Between batches is a clean place to stop: every batch so far is committed, and the
+      // next run carries on from here.
+      spdlog::warn("job.abandoned policy={} action=delete_rows table={} rows={}: stopped at shutdown",
+                   action.policy_id, action.table.display(), total);
+      return {.id = job_id, .status = "abandoned", .rows = total, .bytes = std::nullopt,
+              .error = "stopped at shutdown after " + std::to_string(total) + " rows; the next run continues"};
+    }
   }
   spdlog::info("job.succeeded policy={} action=delete_rows table={} rows={}", action.policy_id, action.table.display(),
                total);

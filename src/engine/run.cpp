@@ -140,7 +140,7 @@ RunSummary run_once(pqxx::connection& connection, const Config& config, const Di
     if (int abandoned = jobs->abandon_orphans(); abandoned > 0) {
       spdlog::warn("jobs.abandoned count={}: rows left running by a process that ended", abandoned);
     }
-    executor.emplace(connection, config, dialect, *jobs);
+    executor.emplace(connection, config, dialect, *jobs, request.stop);
   }
   RunSummary summary;
   for (std::size_t i = 0; i < policies.size(); ++i) {

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <atomic>
+#include <exception>
 #include <vector>
 
 #include <pqxx/connection>
@@ -24,7 +26,9 @@ struct ActionResult {
 /// propagates (the run cannot record anything more).
 class Executor {
  public:
-  Executor(pqxx::connection& connection, const Config& config, const Dialect& dialect, JobsLog& jobs);
+  /// `stop` (may be null): once set, no further action starts; see RunRequest::stop.
+  Executor(pqxx::connection& connection, const Config& config, const Dialect& dialect, JobsLog& jobs,
+           const std::atomic<bool>* stop = nullptr);
 
   std::vector<ActionResult> execute(const PolicyPlan& plan);
 
@@ -36,11 +40,15 @@ class Executor {
   JobOutcome delete_rows(const Action& action, std::int64_t job_id);
   JobOutcome detach(const Action& action);
   JobOutcome in_transaction(const Action& action);
+  /// The outcome of an action that threw: `abandoned` when shutdown cancelled it, else `failed`.
+  JobOutcome failure(std::int64_t job_id, const Action& action, const std::exception& error) const;
+  [[nodiscard]] bool stopping() const { return stop_ != nullptr && stop_->load(); }
 
   pqxx::connection& connection_;
   const Config& config_;
   const Dialect& dialect_;
   JobsLog& jobs_;
+  const std::atomic<bool>* stop_;
 };
 
 }  // namespace retentiond

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <string>
 #include <vector>
@@ -18,6 +19,9 @@ struct RunRequest {
   std::vector<std::string> policy_ids;  ///< empty: every enabled policy
   std::vector<std::string> tags;        ///< policies carrying all of them
   std::chrono::sys_seconds now{};       ///< `--as-of`, or the clock
+  /// Set by the daemon at shutdown: no new action starts, and an action cancelled meanwhile
+  /// is recorded `abandoned` rather than `failed`.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 /// Sees a run as it happens, policy by policy in id order: each policy's plan and, in a live
