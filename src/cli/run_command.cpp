@@ -5,6 +5,7 @@
 #include "retentiond/cli/command_line.hpp"
 #include "retentiond/cli/commands.hpp"
 #include "retentiond/cli/run_output.hpp"
+#include "retentiond/daemon/daemon.hpp"
 #include "retentiond/engine/bounds.hpp"
 #include "retentiond/engine/jobs_log.hpp"
 #include "retentiond/engine/run.hpp"
@@ -41,15 +42,24 @@ ExitCode run_run_command(Context& context) {
       ("as-of", po::value<std::string>()->value_name("WHEN")->notifier([&](const std::string& v) { as_of = v; }),
        "plan as if now were this ISO 8601 date or timestamp (UTC unless an offset is given)");
   if (context.help) {
-    std::cout << command_help("run --once [--dry-run] [--policy ID]... [--tags a,b] [--as-of WHEN]",
-                              "Plans every selected policy against the live catalog and executes it (oldest data first),\n"
-                              "recording each action in jobs_log. Exit code 1 when any action failed.",
+    std::cout << command_help("run [--once [--dry-run] [--policy ID]... [--tags a,b] [--as-of WHEN]]",
+                              "Without --once: the daemon. Runs every enabled policy on its schedule (at most\n"
+                              "scheduler.max_concurrent_jobs at a time, never two on one table), picks up policy changes\n"
+                              "at once (NOTIFY), leads or follows other daemons on the same database (ha.*), waits out\n"
+                              "database outages. SIGTERM/SIGINT: finish or, past scheduler.shutdown_timeout, cancel the\n"
+                              "running actions, then exit 0. SIGHUP: re-read the configuration file.\n\n"
+                              "With --once: plans every selected policy against the live catalog and executes it (oldest\n"
+                              "data first), recording each action in jobs_log. Exit code 1 when any action failed.",
                               options);
     return ExitCode::ok;
   }
   (void)parse_command_line(context.args, options, {});
   if (!once) {
-    throw usage_error("the scheduler daemon (run without --once) is not part of this version; use `run --once`");
+    for (const auto& [given, name] : {std::pair{dry_run, "--dry-run"}, std::pair{!policy_ids.empty(), "--policy"},
+                                      std::pair{tags.has_value(), "--tags"}, std::pair{as_of.has_value(), "--as-of"}}) {
+      if (given) throw usage_error(std::string(name) + " needs --once (the daemon runs every enabled policy on its schedule)");
+    }
+    return run_daemon(context.sources, context.config, context.quiet);
   }
   RunRequest request;
   request.dry_run = dry_run;

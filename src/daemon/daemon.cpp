@@ -1,0 +1,479 @@
+#include "retentiond/daemon/daemon.hpp"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <list>
+#include <mutex>
+#include <optional>
+#include <system_error>
+#include <thread>
+
+#include <pqxx/pqxx>
+#include <spdlog/spdlog.h>
+
+#include "retentiond/daemon/coordination.hpp"
+#include "retentiond/daemon/scheduler.hpp"
+#include "retentiond/db/connection.hpp"
+#include "retentiond/db/policy_store.hpp"
+#include "retentiond/db/schema.hpp"
+#include "retentiond/dialect/dialect.hpp"
+#include "retentiond/engine/jobs_log.hpp"
+#include "retentiond/engine/run.hpp"
+#include "retentiond/sql/identifier.hpp"
+
+namespace retentiond {
+namespace {
+
+using Clock = std::chrono::system_clock;
+using std::chrono::milliseconds;
+
+std::chrono::sys_seconds seconds_now() { return std::chrono::floor<std::chrono::seconds>(Clock::now()); }
+
+milliseconds to_ms(const Duration& d) { return std::chrono::duration_cast<milliseconds>(d.seconds()); }
+
+// Remembers how a policy's run went, for policy_state and the log.
+class Outcome final : public RunObserver {
+ public:
+  void finished(const PolicyPlan& plan, const std::vector<ActionResult>& results) override {
+    if (plan.error && !error) error = *plan.error;
+    for (const auto& r : results) {
+      if (r.outcome.status == "abandoned") abandoned = true;
+      if (r.outcome.status == "failed" && !error) error = r.outcome.error.value_or("failed");
+    }
+  }
+  std::optional<std::string> error;
+  bool abandoned = false;
+};
+
+// The channel's notifications that name this daemon's schema mark the policies as changed.
+class PolicyListener final : public pqxx::notification_receiver {
+ public:
+  PolicyListener(pqxx::connection& connection, std::string schema, std::atomic<bool>& changed)
+      : pqxx::notification_receiver(connection, kPolicyChannel), schema_(std::move(schema)), changed_(changed) {}
+  void operator()(const std::string& payload, int) override {
+    if (payload == schema_) changed_ = true;
+  }
+
+ private:
+  std::string schema_;
+  std::atomic<bool>& changed_;
+};
+
+struct Completion {
+  std::string policy_id;
+  std::string status;
+  std::optional<std::string> error;
+};
+
+class Daemon {
+ public:
+  Daemon(const ConfigSources& sources, const Config& config, bool quiet)
+      : sources_(sources), config_(config), quiet_(quiet), instance_(JobsLog::this_instance()) {}
+  ExitCode run();
+
+ private:
+  struct Worker {
+    std::string policy_id;
+    std::thread thread;
+    std::atomic<int> backend_pid{0};
+    std::atomic<bool> done{false};
+  };
+
+  void connect_control();
+  void lose_control(const std::exception& e);
+  void tick();
+  void reap();
+  void start(const Policy& policy);
+  void work(Worker& worker, Policy policy, std::chrono::sys_seconds now);
+  void reload();
+  void begin_shutdown(const char* signal_name);
+  void cancel_workers();
+  [[nodiscard]] milliseconds wait_time() const;
+  void notify(const std::string& state);
+  Scheduler make_scheduler() const;
+
+  ConfigSources sources_;
+  Config config_;
+  bool quiet_;
+  std::string instance_;
+  std::atomic<bool> stop_{false};
+
+  std::unique_ptr<pqxx::connection> control_;
+  std::unique_ptr<PolicyListener> listener_;
+  std::atomic<bool> policies_changed_{true};
+  bool down_logged_ = false;
+  milliseconds backoff_{1000};
+  Clock::time_point next_connect_{};
+  Clock::time_point next_lease_{};
+  Clock::time_point next_poll_{};
+  Clock::time_point stop_deadline_{};
+  Clock::time_point next_watchdog_{};
+  milliseconds watchdog_interval_{0};
+  bool leading_ = false;
+  bool ready_sent_ = false;
+  bool cancelled_ = false;
+  bool orphans_pending_ = false;
+
+  std::optional<Scheduler> scheduler_;
+  std::list<Worker> workers_;
+  std::mutex completions_mutex_;
+  std::vector<Completion> completions_;
+  int wake_fd_ = -1;
+};
+
+Scheduler Daemon::make_scheduler() const {
+  return Scheduler(Schedule::parse(config_.scheduler.default_schedule),
+                   std::chrono::duration_cast<std::chrono::seconds>(config_.scheduler.jitter.seconds()),
+                   std::hash<std::string>{}(instance_));
+}
+
+void Daemon::notify(const std::string& state) {
+  sd_notifyf(0, "STATUS=%s", state.c_str());
+}
+
+void Daemon::connect_control() {
+  try {
+    control_ = connect(config_.database);
+    require_current_schema(*control_, config_.database.schema);
+    pqxx::nontransaction(*control_).exec("SET application_name = " +
+                                         control_->quote("retentiond " + instance_ + " control"));
+    listener_ = std::make_unique<PolicyListener>(*control_, config_.database.schema, policies_changed_);
+    if (down_logged_) spdlog::info("database.reconnected: the database is reachable again");
+    down_logged_ = false;
+    backoff_ = milliseconds(1000);
+    policies_changed_ = true;
+    orphans_pending_ = true;
+    if (!ready_sent_) {
+      sd_notify(0, "READY=1");
+      ready_sent_ = true;
+      spdlog::info("daemon.ready instance={} schema={} ha={}", instance_, config_.database.schema,
+                   config_.ha.enabled ? "on" : "off");
+    }
+  } catch (const std::exception& e) {
+    lose_control(e);
+  }
+}
+
+void Daemon::lose_control(const std::exception& e) {
+  listener_.reset();
+  control_.reset();
+  if (leading_) spdlog::warn("leader.lost instance={}: no database connection", instance_);
+  leading_ = false;
+  if (!down_logged_) {
+    // Once per outage, not once per retry: a night of outage is one line, and its end another.
+    spdlog::error("database.unreachable error=\"{}\": retrying with backoff up to 30 s", first_line(e.what()));
+    notify("database unreachable, retrying");
+    down_logged_ = true;
+  }
+  next_connect_ = Clock::now() + backoff_;
+  backoff_ = std::min(backoff_ * 2, milliseconds(30'000));
+}
+
+void Daemon::tick() {
+  const auto now = Clock::now();
+  if (!control_) {
+    if (now >= next_connect_) connect_control();
+    if (!control_) return;
+  }
+  try {
+    control_->get_notifs();
+    if (now >= next_lease_ && !stop_) {
+      const bool was = leading_;
+      leading_ = !config_.ha.enabled ||
+                 LeaderLease(config_.database.schema, instance_, to_ms(config_.ha.lease_ttl)).acquire_or_renew(*control_);
+      if (leading_ != was) {
+        if (leading_) {
+          spdlog::info("leader.acquired instance={}", instance_);
+        } else {
+          spdlog::info("leader.lost instance={}: another daemon leads", instance_);
+        }
+        notify(leading_ ? "leading" : "following");
+      }
+      // The leader renews at a third of the ttl; followers look every second, so a dead
+      // leader is replaced within lease_ttl plus a second.
+      const auto ttl = to_ms(config_.ha.lease_ttl);
+      next_lease_ = now + (leading_ ? std::max(ttl / 3, milliseconds(200)) : std::min(ttl / 3, milliseconds(1000)));
+    }
+    if (policies_changed_ || now >= next_poll_) {
+      const bool notified = policies_changed_.exchange(false);
+      const auto policies = PolicyStore(*control_, config_.database.schema).list();
+      const auto last = PolicyStateStore(config_.database.schema).last_started(*control_);
+      for (const auto& id : scheduler_->update(policies, last, seconds_now())) {
+        spdlog::error("policy.invalid_schedule policy={}: its schedule does not parse; it will not run", id);
+      }
+      spdlog::log(notified ? spdlog::level::info : spdlog::level::debug, "policies.reloaded reason={} scheduled={}",
+                  notified ? "change" : "poll", scheduler_->entries().size());
+      next_poll_ = now + to_ms(config_.scheduler.poll_interval);
+    }
+    if (orphans_pending_ && workers_.empty()) {
+      // Rows this process left `running` when an outage cut its runs off.
+      pqxx::work tx(*control_);
+      const auto result = tx.exec_params(
+          "UPDATE " + quote_identifier(config_.database.schema) +
+              ".jobs_log SET status = 'abandoned', finished_at = now(), error = 'the database connection was lost'"
+              " WHERE status = 'running' AND instance = $1",
+          instance_);
+      tx.commit();
+      if (result.affected_rows() > 0) spdlog::warn("jobs.abandoned count={}: cut off by the outage", result.affected_rows());
+      orphans_pending_ = false;
+    }
+    reap();
+    if (leading_ && !stop_) {
+      const auto limit = static_cast<std::size_t>(std::max(1, config_.scheduler.max_concurrent_jobs));
+      const auto busy = workers_.size();
+      if (busy < limit) {
+        for (const auto& policy : scheduler_->start_due(seconds_now(), limit - busy)) start(policy);
+      }
+    }
+  } catch (const pqxx::broken_connection& e) {
+    lose_control(e);
+  } catch (const std::exception& e) {
+    // A query of the loop itself failed (a lock, a hand-edited row): log it and carry on.
+    spdlog::error("daemon.error error=\"{}\"", first_line(e.what()));
+    if (!control_ || !control_->is_open()) lose_control(e);
+  }
+}
+
+void Daemon::start(const Policy& policy) {
+  if (control_) PolicyStateStore(config_.database.schema).started(*control_, policy.id, instance_);
+  spdlog::info("policy.starting policy={} table={}", policy.id, policy.table.display());
+  Worker& worker = workers_.emplace_back();
+  worker.policy_id = policy.id;
+  worker.thread = std::thread([this, &worker, policy, now = seconds_now()] { work(worker, policy, now); });
+}
+
+void Daemon::work(Worker& worker, Policy policy, std::chrono::sys_seconds now) {
+  Completion done{.policy_id = policy.id, .status = "succeeded", .error = std::nullopt};
+  try {
+    auto connection = connect(config_.database);
+    worker.backend_pid = connection->backendpid();
+    // Whatever the lease says during a hand-over, a policy runs in one session at a time: the
+    // lock goes with the session, so a daemon killed mid-run frees it at once.
+    pqxx::nontransaction session(*connection);
+    const bool mine = session
+                          .exec_params1("SELECT pg_try_advisory_lock(hashtext($1))",
+                                        "retentiond " + config_.database.schema + " " + policy.id)[0]
+                          .as<bool>();
+    session.commit();
+    if (!mine) {
+      done.status = "skipped";
+      done.error = "another daemon is running this policy";
+    } else {
+      const auto dialect = make_dialect(config_.database.dialect, *connection);
+      RunRequest request;
+      request.policy_ids = {policy.id};
+      request.now = now;
+      request.stop = &stop_;
+      Outcome outcome;
+      const RunSummary summary = run_once(*connection, config_, *dialect, request, outcome);
+      done.error = outcome.error;
+      done.status = outcome.abandoned ? "abandoned" : summary.any_failed() ? "failed" : "succeeded";
+      spdlog::info("policy.finished policy={} status={} planned={} succeeded={} failed={} skipped={}", policy.id,
+                   done.status, summary.planned, summary.succeeded, summary.failed, summary.skipped);
+    }
+  } catch (const std::exception& e) {
+    done.status = "failed";
+    done.error = first_line(e.what());
+    spdlog::error("policy.failed policy={} error=\"{}\"", policy.id, *done.error);
+  }
+  {
+    std::lock_guard lock(completions_mutex_);
+    completions_.push_back(std::move(done));
+  }
+  worker.done = true;
+  const std::uint64_t one = 1;
+  (void)!::write(wake_fd_, &one, sizeof one);
+}
+
+void Daemon::reap() {
+  std::vector<Completion> finished;
+  {
+    std::lock_guard lock(completions_mutex_);
+    finished.swap(completions_);
+  }
+  for (auto it = workers_.begin(); it != workers_.end();) {
+    if (it->done) {
+      it->thread.join();
+      it = workers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& c : finished) {
+    scheduler_->finished(c.policy_id, seconds_now());
+    const auto entry = scheduler_->entries().find(c.policy_id);
+    if (!control_ || entry == scheduler_->entries().end()) continue;
+    try {
+      PolicyStateStore(config_.database.schema).finished(*control_, c.policy_id, c.status, c.error, entry->second.next_due);
+    } catch (const std::exception& e) {
+      spdlog::warn("policy_state.not_recorded policy={} error=\"{}\"", c.policy_id, first_line(e.what()));
+    }
+  }
+}
+
+void Daemon::reload() {
+  try {
+    const Config fresh = load_config(sources_);
+    std::vector<std::string> changed;
+    if (fresh.log.level != config_.log.level) {
+      if (!quiet_) spdlog::set_level(spdlog::level::from_str(fresh.log.level));
+      changed.push_back("log.level=" + fresh.log.level);
+    }
+    const bool schedule_changed = fresh.scheduler.default_schedule != config_.scheduler.default_schedule ||
+                                  fresh.scheduler.jitter.seconds() != config_.scheduler.jitter.seconds();
+    if (fresh.scheduler.default_schedule != config_.scheduler.default_schedule) {
+      changed.push_back("scheduler.default_schedule=" + fresh.scheduler.default_schedule);
+    }
+    if (fresh.scheduler.jitter.seconds() != config_.scheduler.jitter.seconds()) changed.push_back("scheduler.jitter");
+    if (fresh.scheduler.max_concurrent_jobs != config_.scheduler.max_concurrent_jobs) {
+      changed.push_back("scheduler.max_concurrent_jobs=" + std::to_string(fresh.scheduler.max_concurrent_jobs));
+    }
+    if (fresh.scheduler.poll_interval.seconds() != config_.scheduler.poll_interval.seconds()) {
+      changed.push_back("scheduler.poll_interval");
+    }
+    if (fresh.scheduler.shutdown_timeout.seconds() != config_.scheduler.shutdown_timeout.seconds()) {
+      changed.push_back("scheduler.shutdown_timeout");
+    }
+    if (fresh.database.url != config_.database.url || fresh.database.schema != config_.database.schema ||
+        fresh.ha.enabled != config_.ha.enabled) {
+      spdlog::warn("config.restart_needed: database.url, database.schema and ha.enabled change only on restart");
+    }
+    // What the running daemon cannot change keeps its old value; the rest applies now.
+    Config applied = fresh;
+    applied.database = config_.database;
+    applied.ha.enabled = config_.ha.enabled;
+    config_ = applied;
+    if (schedule_changed) {
+      scheduler_ = make_scheduler();
+      policies_changed_ = true;
+    }
+    spdlog::info("config.reloaded changed=[{}]", fmt::join(changed, ", "));
+  } catch (const std::exception& e) {
+    spdlog::error("config.reload_failed error=\"{}\": keeping the running configuration", first_line(e.what()));
+  }
+}
+
+void Daemon::begin_shutdown(const char* signal_name) {
+  if (stop_) return;
+  stop_ = true;
+  stop_deadline_ = Clock::now() + to_ms(config_.scheduler.shutdown_timeout);
+  spdlog::info("daemon.stopping signal={} running={}: no new work; running actions get {} ms", signal_name,
+               workers_.size(), to_ms(config_.scheduler.shutdown_timeout).count());
+  sd_notify(0, "STOPPING=1");
+}
+
+void Daemon::cancel_workers() {
+  cancelled_ = true;
+  for (auto& worker : workers_) {
+    const int pid = worker.backend_pid;
+    if (pid == 0 || worker.done) continue;
+    spdlog::warn("job.cancelling policy={}: shutdown_timeout passed", worker.policy_id);
+    try {
+      auto session = control_ ? nullptr : connect(config_.database);
+      pqxx::connection& c = control_ ? *control_ : *session;
+      pqxx::nontransaction tx(c);
+      tx.exec_params("SELECT pg_cancel_backend($1)", pid);
+    } catch (const std::exception& e) {
+      spdlog::error("job.cancel_failed policy={} error=\"{}\"", worker.policy_id, first_line(e.what()));
+    }
+  }
+}
+
+milliseconds Daemon::wait_time() const {
+  const auto now = Clock::now();
+  auto until = now + milliseconds(60'000);
+  const auto earlier = [&](Clock::time_point t) { until = std::min(until, t); };
+  if (!control_) {
+    earlier(next_connect_);
+  } else {
+    earlier(next_poll_);
+    if (!stop_) earlier(next_lease_);
+    if (leading_ && !stop_ && scheduler_) {
+      if (const auto due = scheduler_->next_due()) earlier(Clock::time_point(*due));
+    }
+  }
+  if (stop_) earlier(cancelled_ ? now + milliseconds(200) : stop_deadline_);
+  if (watchdog_interval_.count() > 0) earlier(next_watchdog_);
+  return std::max(milliseconds(0), std::chrono::ceil<milliseconds>(until - now));
+}
+
+ExitCode Daemon::run() {
+  // Signals arrive as readable data on a descriptor the loop polls, never as handlers running
+  // in the middle of a libpq call. Blocked before any thread exists, so every thread inherits it.
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, s);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  const int signal_fd = signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
+  wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (signal_fd < 0 || wake_fd_ < 0) throw std::system_error(errno, std::generic_category(), "signalfd/eventfd");
+
+  scheduler_ = make_scheduler();
+  std::uint64_t usec = 0;
+  if (sd_watchdog_enabled(0, &usec) > 0) watchdog_interval_ = milliseconds(usec / 2000);
+  spdlog::info("daemon.starting instance={} max_concurrent_jobs={} default_schedule=\"{}\"", instance_,
+               config_.scheduler.max_concurrent_jobs, config_.scheduler.default_schedule);
+
+  for (;;) {
+    tick();
+    if (stop_) {
+      reap();
+      if (workers_.empty()) break;
+      if (!cancelled_ && Clock::now() >= stop_deadline_) cancel_workers();
+    }
+    if (watchdog_interval_.count() > 0 && Clock::now() >= next_watchdog_) {
+      sd_notify(0, "WATCHDOG=1");
+      next_watchdog_ = Clock::now() + watchdog_interval_;
+    }
+    pollfd fds[3] = {{signal_fd, POLLIN, 0}, {wake_fd_, POLLIN, 0}, {-1, POLLIN, 0}};
+    if (control_ && control_->sock() >= 0) fds[2].fd = control_->sock();
+    const int ready = ::poll(fds, 3, static_cast<int>(wait_time().count()));
+    if (ready <= 0) continue;
+    if (fds[1].revents & POLLIN) {
+      std::uint64_t count = 0;
+      (void)!::read(wake_fd_, &count, sizeof count);
+    }
+    if (fds[0].revents & POLLIN) {
+      signalfd_siginfo info{};
+      while (::read(signal_fd, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+        if (info.ssi_signo == SIGHUP) {
+          reload();
+        } else {
+          begin_shutdown(info.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+        }
+      }
+    }
+  }
+  reap();
+  if (control_ && leading_ && config_.ha.enabled) {
+    try {
+      LeaderLease(config_.database.schema, instance_, to_ms(config_.ha.lease_ttl)).release(*control_);
+      spdlog::info("leader.released instance={}", instance_);
+    } catch (const std::exception& e) {
+      spdlog::warn("leader.release_failed error=\"{}\"", first_line(e.what()));
+    }
+  }
+  ::close(signal_fd);
+  ::close(wake_fd_);
+  spdlog::info("daemon.stopped instance={}", instance_);
+  return ExitCode::ok;
+}
+
+}  // namespace
+
+ExitCode run_daemon(const ConfigSources& sources, const Config& config, bool quiet) {
+  // The default schedule is used for every policy without one: a bad one is a usage error now,
+  // not a daemon that never runs anything.
+  (void)Schedule::parse(config.scheduler.default_schedule);
+  Daemon daemon(sources, config, quiet);
+  return daemon.run();
+}
+
+}  // namespace retentiond

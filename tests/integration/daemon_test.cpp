@@ -1,0 +1,224 @@
+#include <doctest/doctest.h>
+
+#include <csignal>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <unistd.h>
+#include <thread>
+
+#include "support/cli_fixture.hpp"
+
+using retentiond::testing::ChildProcess;
+using retentiond::testing::CliFixture;
+using retentiond::testing::spawn_retentiond;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::unique_ptr<ChildProcess> daemon(const CliFixture& f, std::vector<std::string> args = {},
+                                     const std::map<std::string, std::string>& env = {}) {
+  std::vector<std::string> argv{"--database-url", f.pg.url(), "--log-format", "text"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.push_back("run");
+  return spawn_retentiond(argv, env);
+}
+
+// A table partitioned by the second: partition k covers [now + k - 1 s, now + k s), so with a
+// ttl of 1s it expires (upper bound <= now - 1 s) at now + k + 1 s.
+std::map<std::string, Clock::time_point> second_partitions(const CliFixture& f, int count) {
+  f.pg.execute("CREATE TABLE public.ticks (ts timestamptz NOT NULL) PARTITION BY RANGE (ts)");
+  const auto base = f.pg.scalar("SELECT floor(extract(epoch FROM now()))::bigint");
+  const auto start = Clock::now();
+  std::map<std::string, Clock::time_point> expires;
+  std::string sql;
+  for (int k = 1; k <= count; ++k) {
+    const std::string name = "ticks_" + std::to_string(k);
+    sql += "CREATE TABLE public." + name + " PARTITION OF public.ticks FOR VALUES FROM (to_timestamp(" + base + " + " +
+           std::to_string(k - 1) + ")) TO (to_timestamp(" + base + " + " + std::to_string(k) + "));";
+    expires[name] = start + std::chrono::seconds(k + 1);
+  }
+  f.pg.execute(sql);
+  return expires;
+}
+
+std::set<std::string> partitions(const CliFixture& f, const std::string& parent) {
+  std::set<std::string> out;
+  const auto list = f.pg.scalar("SELECT coalesce(string_agg(c.relname, ','), '') FROM pg_inherits i JOIN pg_class c"
+                                " ON c.oid = i.inhrelid WHERE i.inhparent = '" + parent + "'::regclass");
+  std::size_t at = 0;
+  while (at < list.size()) {
+    const auto comma = list.find(',', at);
+    out.insert(list.substr(at, comma - at));
+    if (comma == std::string::npos) break;
+    at = comma + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("daemon: a policy @every 2s drops each partition within 3 s of its expiry and policy edits apply within 1 s") {
+  CliFixture f;
+  f.setup_with_sample_tables();
+  auto expires = second_partitions(f, 6);
+  REQUIRE(f.rd({"ttl", "public.ticks", "delete", "1s", "--schedule", "@every 2s", "--id", "ticks"}).exit_code == 0);
+  auto d = daemon(f);
+  REQUIRE_MESSAGE(d->wait_for_output("daemon.ready", 10s), d->err());
+
+  std::map<std::string, Clock::time_point> dropped;
+  const auto give_up = Clock::now() + 15s;
+  while (dropped.size() < expires.size() && Clock::now() < give_up) {
+    const auto left = partitions(f, "public.ticks");
+    const auto seen = Clock::now();
+    for (const auto& [name, when] : expires) {
+      if (!left.contains(name) && !dropped.contains(name)) dropped[name] = seen;
+    }
+    std::this_thread::sleep_for(100ms);
+  }
+  REQUIRE_MESSAGE(dropped.size() == expires.size(), d->err());
+  for (const auto& [name, when] : dropped) {
+    const auto late = std::chrono::duration_cast<std::chrono::milliseconds>(when - expires[name]).count();
+    CHECK_MESSAGE(late <= 3000, name << " dropped " << late << " ms after it expired");
+    CHECK_MESSAGE(late >= -1000, name << " dropped " << -late << " ms before it expired");
+  }
+  CHECK(f.pg.scalar("SELECT count(*) FROM retention.jobs_log WHERE status = 'succeeded'") == "6");
+  CHECK(f.pg.scalar("SELECT last_status FROM retention.policy_state WHERE policy_id = 'ticks'") == "succeeded");
+
+  // A change reaches the daemon by NOTIFY: no restart, no waiting for the poll interval.
+  const auto before = d->err().size();
+  const auto edited = Clock::now();
+  REQUIRE(f.rd({"policy", "edit", "ticks", "--schedule", "@every 1h"}).exit_code == 0);
+  bool seen = false;
+  while (!seen && Clock::now() - edited < 3s) {
+    seen = d->err().find("policies.reloaded reason=change", before) != std::string::npos;
+    if (!seen) std::this_thread::sleep_for(20ms);
+  }
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - edited).count();
+  CHECK_MESSAGE(seen, d->err());
+  CHECK_MESSAGE(took <= 1000, "the edit took " << took << " ms to reach the daemon");
+
+  d->send_signal(SIGTERM);
+  const auto result = d->wait(10s);
+  CHECK_MESSAGE(result.exit_code == 0, result.err);
+  CHECK(result.err.find("daemon.stopped") != std::string::npos);
+}
+
+TEST_CASE("daemon: SIGTERM during a long plain-table delete stops after the batch in flight, exit 0, nothing left running") {
+  CliFixture f;
+  f.setup_with_sample_tables();
+  // 200 batches of 100 rows, each made slow by a statement trigger: about 40 s in all.
+  f.pg.execute(R"sql(
+    INSERT INTO public.events (created_at, body) SELECT '2023-01-01'::timestamptz + g * interval '1 minute', 'x'
+      FROM generate_series(1, 20000) g;
+    CREATE FUNCTION public.slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.2); RETURN NULL; END $$;
+    CREATE TRIGGER slow AFTER DELETE ON public.events FOR EACH STATEMENT EXECUTE FUNCTION public.slow();
+  )sql");
+  REQUIRE(f.rd({"ttl", "public.events", "delete", "30d", "--partition-column", "created_at", "--option",
+                "batch_size=100", "--id", "events"})
+              .exit_code == 0);
+  auto d = daemon(f);
+  REQUIRE_MESSAGE(d->wait_for_output("job.progress", 15s), d->err());
+  const auto signalled = Clock::now();
+  d->send_signal(SIGTERM);
+  const auto result = d->wait(35s);
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - signalled).count();
+  CHECK_MESSAGE(result.exit_code == 0, result.err);
+  CHECK_MESSAGE(took <= 30000 + 2000, took);  // shutdown_timeout (30 s) + 2 s
+  CHECK_MESSAGE(took <= 2000, "a batch takes 0.2 s: the daemon should stop after it, took " << took << " ms");
+  CHECK(f.pg.scalar("SELECT count(*) FROM retention.jobs_log WHERE status = 'running'") == "0");
+  CHECK(f.pg.scalar("SELECT status FROM retention.jobs_log WHERE policy_id = 'events'") == "abandoned");
+  const auto deleted = std::stoll(f.pg.scalar("SELECT rows_affected FROM retention.jobs_log WHERE policy_id = 'events'"));
+  CHECK(deleted > 0);
+  CHECK(std::stoll(f.pg.scalar("SELECT count(*) FROM public.events")) == 20000 - deleted);
+}
+
+TEST_CASE("daemon: past shutdown_timeout the running statement is cancelled and recorded abandoned, exit 0") {
+  CliFixture f;
+  f.setup_with_sample_tables();
+  f.pg.execute(R"sql(
+    INSERT INTO public.events (created_at, body) VALUES ('2023-01-01', 'x');
+    CREATE FUNCTION public.stuck() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(60); RETURN NULL; END $$;
+    CREATE TRIGGER stuck AFTER DELETE ON public.events FOR EACH STATEMENT EXECUTE FUNCTION public.stuck();
+  )sql");
+  REQUIRE(f.rd({"ttl", "public.events", "delete", "30d", "--partition-column", "created_at", "--id", "events"})
+              .exit_code == 0);
+  auto d = daemon(f, {}, {{"RETENTIOND_SCHEDULER_SHUTDOWN_TIMEOUT", "1s"}});
+  REQUIRE_MESSAGE(d->wait_for_output("policy.starting policy=events", 15s), d->err());
+  std::this_thread::sleep_for(500ms);  // the DELETE is now sleeping in its trigger
+  const auto signalled = Clock::now();
+  d->send_signal(SIGTERM);
+  const auto result = d->wait(20s);
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - signalled).count();
+  CHECK_MESSAGE(result.exit_code == 0, result.err);
+  CHECK_MESSAGE(took <= 1000 + 2000, took);
+  CHECK(f.pg.scalar("SELECT status || ': ' || error FROM retention.jobs_log WHERE policy_id = 'events'") ==
+        "abandoned: cancelled at shutdown (scheduler.shutdown_timeout)");
+  CHECK(f.pg.scalar("SELECT count(*) FROM public.events") == "1");  // the cancelled batch rolled back
+}
+
+TEST_CASE("daemon: SIGHUP re-reads the config file, applies the log level, and survives a bad file") {
+  CliFixture f;
+  f.setup_with_sample_tables();
+  const auto config = f.pg.directory() / "retentiond.yaml";
+  std::ofstream(config) << "log:\n  level: info\n";
+  auto d = daemon(f, {"-c", config.string()});
+  REQUIRE_MESSAGE(d->wait_for_output("daemon.ready", 10s), d->err());
+  CHECK(d->err().find("debug") == std::string::npos);
+
+  std::ofstream(config) << "log:\n  level: debug\n";
+  d->send_signal(SIGHUP);
+  REQUIRE_MESSAGE(d->wait_for_output("config.reloaded changed=[log.level=debug]", 5s), d->err());
+  // Debug lines now appear: the lease is renewed and policies are polled in debug.
+  f.rd({"ttl", "public.metrics", "delete", "30d"});
+  CHECK_MESSAGE(d->wait_for_output("policies.reloaded reason=change", 5s), d->err());
+
+  std::ofstream(config) << "log:\n  level: chatty\n";
+  d->send_signal(SIGHUP);
+  CHECK_MESSAGE(d->wait_for_output("config.reload_failed", 5s), d->err());
+  CHECK(d->running());
+
+  d->send_signal(SIGTERM);
+  CHECK(d->wait(10s).exit_code == 0);
+}
+
+namespace {
+
+// utime + stime of a process, in seconds, and its resident set in kB, from /proc.
+std::pair<double, long> cpu_and_rss(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  std::istringstream fields(text.substr(text.rfind(')') + 2));  // after "(comm) "
+  std::vector<std::string> f;
+  for (std::string field; fields >> field;) f.push_back(field);
+  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  const double cpu = (std::stod(f.at(11)) + std::stod(f.at(12))) / ticks;  // fields 14 and 15
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  long rss = 0;
+  for (std::string line; std::getline(status, line);) {
+    if (line.starts_with("VmRSS:")) rss = std::stol(line.substr(6));
+  }
+  return {cpu, rss};
+}
+
+}  // namespace
+
+TEST_CASE("daemon: an idle daemon uses under 0.1 s of CPU per minute and under 20 MB of memory") {
+  CliFixture f;
+  f.setup_with_sample_tables();
+  REQUIRE(f.rd({"ttl", "public.metrics", "delete", "30d", "--schedule", "@hourly"}).exit_code == 0);
+  auto d = daemon(f);
+  REQUIRE_MESSAGE(d->wait_for_output("policy.finished", 15s), d->err());  // the start-up run
+  std::this_thread::sleep_for(1s);
+  const auto [cpu_before, rss_before] = cpu_and_rss(d->pid());
+  std::this_thread::sleep_for(12s);
+  const auto [cpu_after, rss_after] = cpu_and_rss(d->pid());
+  const double per_minute = (cpu_after - cpu_before) * 60.0 / 12.0;
+  MESSAGE("idle CPU " << per_minute << " s per minute, RSS " << rss_after << " kB");
+  CHECK_MESSAGE(per_minute < 0.1, per_minute);
+  CHECK_MESSAGE(rss_after < 20 * 1024, rss_after);
+  d->send_signal(SIGTERM);
+  CHECK(d->wait(10s).exit_code == 0);
+}
