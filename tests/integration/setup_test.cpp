@@ -35,6 +35,7 @@ TEST_CASE("setup: --schema puts the tables into a schema whose name needs quotin
                     "WHERE n.nspname = 'Retention Data' AND c.relkind = 'r'") == "6");
   CHECK(f.rd({"--schema", "\"Retention Data\"", "policy", "list"}).exit_code == 0);
   // The change trigger names its schema in the payload; a quoted schema is no exception.
+  f.pg.execute("CREATE TABLE public.metrics (ts timestamptz NOT NULL) PARTITION BY RANGE (ts)");
   CHECK(f.rd({"--schema", "\"Retention Data\"", "ttl", "public.metrics", "delete", "30d"}).exit_code == 0);
 }
 
