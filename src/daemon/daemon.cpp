@@ -168,12 +168,14 @@ void Daemon::lose_control(const std::exception& e) {
   leading_ = false;
   if (!down_logged_) {
     // Once per outage, not once per retry: a night of outage is one line, and its end another.
-    spdlog::error("database.unreachable error=\"{}\": retrying with backoff up to 30 s", first_line(e.what()));
+    spdlog::error("database.unreachable error=\"{}\": retrying with backoff up to 10 s", first_line(e.what()));
     notify("database unreachable, retrying");
     down_logged_ = true;
   }
   next_connect_ = Clock::now() + backoff_;
-  backoff_ = std::min(backoff_ * 2, milliseconds(30'000));
+  // Capped low: an outage costs one connection attempt per 10 s, and the schedule resumes
+  // within 10 s of the database's return.
+  backoff_ = std::min(backoff_ * 2, milliseconds(10'000));
 }
 
 void Daemon::tick() {
@@ -242,7 +244,8 @@ void Daemon::tick() {
 }
 
 void Daemon::start(const Policy& policy) {
-  if (control_) PolicyStateStore(config_.database.schema).started(*control_, policy.id, instance_);
+  // No database work here: the scheduler has marked the policy running, and only a finished
+  // worker unmarks it, so nothing may fail between the two.
   spdlog::info("policy.starting policy={} table={}", policy.id, policy.table.display());
   Worker& worker = workers_.emplace_back();
   worker.policy_id = policy.id;
@@ -266,6 +269,7 @@ void Daemon::work(Worker& worker, Policy policy, std::chrono::sys_seconds now) {
       done.status = "skipped";
       done.error = "another daemon is running this policy";
     } else {
+      PolicyStateStore(config_.database.schema).started(*connection, policy.id, instance_);
       const auto dialect = make_dialect(config_.database.dialect, *connection);
       RunRequest request;
       request.policy_ids = {policy.id};

@@ -222,3 +222,94 @@ TEST_CASE("daemon: an idle daemon uses under 0.1 s of CPU per minute and under 2
   d->send_signal(SIGTERM);
   CHECK(d->wait(10s).exit_code == 0);
 }
+
+namespace {
+
+std::size_t occurrences(const std::string& text, const std::string& needle) {
+  std::size_t count = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++count;
+  return count;
+}
+
+}  // namespace
+
+TEST_CASE("daemon: two daemons drop every partition exactly once, and after kill -9 of the leader the other leads") {
+  CliFixture f;
+  f.setup_with_sample_tables();
+  auto expires = second_partitions(f, 40);
+  REQUIRE(f.rd({"ttl", "public.ticks", "delete", "1s", "--schedule", "@every 1s", "--id", "ticks"}).exit_code == 0);
+  const std::map<std::string, std::string> env{{"RETENTIOND_HA_LEASE_TTL", "3s"}};
+  auto a = daemon(f, {}, env);
+  auto b = daemon(f, {}, env);
+  REQUIRE_MESSAGE(a->wait_for_output("daemon.ready", 10s), a->err());
+  REQUIRE_MESSAGE(b->wait_for_output("daemon.ready", 10s), b->err());
+  const auto started = Clock::now();
+  // Exactly one leads.
+  const auto give_up = Clock::now() + 10s;
+  while (!a->wait_for_output("leader.acquired", 0ms) && !b->wait_for_output("leader.acquired", 0ms) &&
+         Clock::now() < give_up) {
+    std::this_thread::sleep_for(50ms);
+  }
+  const bool a_leads = a->wait_for_output("leader.acquired", 0ms);
+  REQUIRE((a_leads || b->wait_for_output("leader.acquired", 0ms)));
+  auto& leader = a_leads ? a : b;
+  auto& follower = a_leads ? b : a;
+  CHECK_FALSE(follower->wait_for_output("leader.acquired", 0ms));
+
+  std::this_thread::sleep_for(12s);
+  CHECK(occurrences(follower->err(), "policy.starting") == 0);  // followers stay idle
+  const auto killed = Clock::now();
+  leader->send_signal(SIGKILL);
+  REQUIRE_MESSAGE(follower->wait_for_output("leader.acquired", 8s), follower->err());
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - killed).count();
+  CHECK_MESSAGE(took <= 3000 + 2000, "the follower took over after " << took << " ms");
+
+  // Carries on: until 30 s in, every partition that expired meanwhile goes.
+  std::this_thread::sleep_for(30s - (Clock::now() - started));
+  const auto left = partitions(f, "public.ticks");
+  for (const auto& [name, when] : expires) {
+    if (when + 3s < Clock::now()) CHECK_MESSAGE(!left.contains(name), name << " is still there");
+  }
+  // Exactly once: no partition has two succeeded drops, whichever daemon did them.
+  CHECK(f.pg.scalar("SELECT count(*) FROM (SELECT \"partition\" FROM retention.jobs_log WHERE status = 'succeeded'"
+                    " GROUP BY 1 HAVING count(*) > 1) d") == "0");
+  CHECK(f.pg.scalar("SELECT count(DISTINCT \"partition\") FROM retention.jobs_log WHERE status = 'succeeded'") ==
+        std::to_string(expires.size() - left.size()));
+  CHECK(f.pg.scalar("SELECT count(DISTINCT instance) FROM retention.jobs_log WHERE status = 'succeeded'") == "2");
+  follower->send_signal(SIGTERM);
+  CHECK(follower->wait(10s).exit_code == 0);
+}
+
+TEST_CASE("daemon: PostgreSQL stopped for 15 s: the daemon stays up, logs the outage once, and its next run succeeds") {
+  CliFixture f;
+  f.setup_with_sample_tables();
+  auto expires = second_partitions(f, 40);
+  REQUIRE(f.rd({"ttl", "public.ticks", "delete", "1s", "--schedule", "@every 2s", "--id", "ticks"}).exit_code == 0);
+  auto d = daemon(f);
+  REQUIRE_MESSAGE(d->wait_for_output("policy.finished policy=ticks status=succeeded", 10s), d->err());
+
+  f.pg.stop();
+  REQUIRE_MESSAGE(d->wait_for_output("database.unreachable", 5s), d->err());
+  std::this_thread::sleep_for(15s);
+  CHECK(d->running());
+  f.pg.start();
+  REQUIRE_MESSAGE(d->wait_for_output("database.reconnected", 35s), d->err());
+  CHECK(occurrences(d->err(), "database.unreachable") == 1);
+
+  const auto back = d->err().size();
+  bool succeeded = false;
+  const auto give_up = Clock::now() + 10s;
+  while (!succeeded && Clock::now() < give_up) {
+    succeeded = d->err().find("policy.finished policy=ticks status=succeeded", back) != std::string::npos;
+    if (!succeeded) std::this_thread::sleep_for(100ms);
+  }
+  CHECK_MESSAGE(succeeded, d->err());
+  // What expired during the outage is gone now too, and nothing is left running.
+  const auto left = partitions(f, "public.ticks");
+  for (const auto& [name, when] : expires) {
+    if (when + 3s < Clock::now() - 3s) CHECK_MESSAGE(!left.contains(name), name);
+  }
+  CHECK(f.pg.scalar("SELECT count(*) FROM retention.jobs_log WHERE status = 'running'") == "0");
+  d->send_signal(SIGTERM);
+  CHECK(d->wait(10s).exit_code == 0);
+}
