@@ -92,6 +92,9 @@ TEST_CASE("bad input: each case gives one line naming the value, the right exit 
       {"wrongly typed environment value", {"policy", "list"}, 2, "RETENTIOND_SCHEDULER_MAX_CONCURRENT_JOBS",
        {{"RETENTIOND_SCHEDULER_MAX_CONCURRENT_JOBS", "two"}}},
       {"bad log level", {"--log-level", "loud", "policy", "list"}, 2, "loud"},
+      {"daemon with --dry-run", {"run", "--dry-run"}, 2, "--dry-run"},
+      {"daemon with --policy", {"run", "--policy", "existing"}, 2, "--policy"},
+      {"daemon with a bad default schedule", {"run"}, 2, "@sometimes", {{"RETENTIOND_SCHEDULER_DEFAULT_SCHEDULE", "@sometimes"}}},
       {"unreachable database", {"--database-url", "host=/nonexistent-retentiond port=1 user=x", "policy", "list"}, 3,
        "nonexistent-retentiond"},
   };

@@ -8,6 +8,8 @@
 #include <unistd.h>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "support/cli_fixture.hpp"
 
 using retentiond::testing::ChildProcess;
@@ -312,4 +314,50 @@ TEST_CASE("daemon: PostgreSQL stopped for 15 s: the daemon stays up, logs the ou
   CHECK(f.pg.scalar("SELECT count(*) FROM retention.jobs_log WHERE status = 'running'") == "0");
   d->send_signal(SIGTERM);
   CHECK(d->wait(10s).exit_code == 0);
+}
+
+TEST_CASE("daemon: status shows who leads and each policy's last run, next run and pending actions") {
+  CliFixture f;
+  f.setup_with_sample_tables();
+  REQUIRE(f.rd({"ttl", "public.metrics", "delete", "30d", "--schedule", "@daily", "--id", "m"}).exit_code == 0);
+  REQUIRE(f.rd({"ttl", "public.events", "delete", "30d", "--partition-column", "created_at", "--id", "e", "--disabled"})
+              .exit_code == 0);
+  auto d = daemon(f);
+  REQUIRE_MESSAGE(d->wait_for_output("policy.finished policy=m", 15s), d->err());
+  std::this_thread::sleep_for(300ms);  // policy_state is written right after
+
+  auto result = f.rd({"status", "-o", "json"});
+  REQUIRE_MESSAGE(result.exit_code == 0, result.err);
+  const auto doc = nlohmann::json::parse(result.out);
+  CHECK(doc["database"]["up"] == true);
+  CHECK(doc["database"]["schema_version"] == 2);
+  CHECK(doc["leader"]["instance"].get<std::string>().ends_with(":" + std::to_string(d->pid())));
+  CHECK(doc["leader"]["active"] == true);
+  REQUIRE(doc["policies"].size() == 2);
+  const auto& e = doc["policies"][0];
+  const auto& m = doc["policies"][1];
+  CHECK(e["id"] == "e");
+  CHECK(e["enabled"] == false);
+  CHECK(e["last_status"].is_null());
+  CHECK(m["id"] == "m");
+  CHECK(m["schedule"] == "@daily");
+  CHECK(m["last_status"] == "succeeded");
+  CHECK(m["last_started_at"].is_string());
+  CHECK(m["next_run_at"].get<std::string>().ends_with("T00:00:00Z"));  // @daily: next midnight
+  CHECK(m["pending"] == 0);  // the daemon dropped what had expired
+  CHECK(m["last_error"].is_null());
+
+  const auto table = f.rd({"status"});
+  CHECK(table.exit_code == 0);
+  CHECK(table.out.find("leader: ") == 0);
+  CHECK(table.out.find("succeeded") != std::string::npos);
+  const auto compact = f.rd({"status", "-o", "compact"});
+  CHECK(compact.exit_code == 0);
+  CHECK(compact.out.find("policy=m enabled=true last_run=") != std::string::npos);
+  CHECK(compact.out.find(" status=succeeded ") != std::string::npos);
+
+  // A clean stop gives the lease up at once.
+  d->send_signal(SIGTERM);
+  REQUIRE(d->wait(10s).exit_code == 0);
+  CHECK(nlohmann::json::parse(f.rd({"status", "-o", "json", "--no-pending"}).out)["leader"]["active"] == false);
 }

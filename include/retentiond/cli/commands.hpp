@@ -23,6 +23,7 @@ ExitCode run_ttl_command(Context& context);
 ExitCode run_config_command(Context& context);
 ExitCode run_run_command(Context& context);
 ExitCode run_jobs_command(Context& context);
+ExitCode run_status_command(Context& context);
 ExitCode run_restore_command(Context& context);
 
 }  // namespace retentiond
