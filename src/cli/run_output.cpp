@@ -21,18 +21,22 @@ std::string json_quoted(std::string_view text) {
 
 // Drops sharing a number go to the server together, as one DROP TABLE naming them all.
 std::string transaction_of(const Action& action) {
-  return action.kind == ActionKind::drop_partition ? " transaction=" + std::to_string(action.transaction) : "";
+  return action.kind == ActionKind::drop_partition ? " transaction=" + std::to_string(action.transaction)
+                                                   : "";
 }
 
-void append_action(std::string& out, const Action& action, const std::string& cutoff, const JobOutcome* outcome) {
+void append_action(std::string& out, const Action& action, const std::string& cutoff,
+                   const JobOutcome* outcome) {
   JsonObjectWriter(out)
       .field("policy", action.policy_id)
       .field("strategy", action.strategy)
       .field("table", action.table.display())
-      .optional_field("partition", action.partition ? std::optional(action.partition->display()) : std::nullopt)
+      .optional_field("partition",
+                      action.partition ? std::optional(action.partition->display()) : std::nullopt)
       .field("action", action.action)
       .field("sql", JobsLog::sql_text(action))
-      .number("transaction", action.kind == ActionKind::drop_partition ? std::optional(action.transaction) : std::nullopt)
+      .number("transaction",
+              action.kind == ActionKind::drop_partition ? std::optional(action.transaction) : std::nullopt)
       .field("status", outcome ? std::string_view(outcome->status) : "planned")
       .number("rows", outcome ? outcome->rows : std::nullopt)
       .optional_field("error", outcome ? outcome->error : std::nullopt)
@@ -43,7 +47,8 @@ void append_action(std::string& out, const Action& action, const std::string& cu
 
 }  // namespace
 
-RunPrinter::RunPrinter(std::ostream& out, OutputFormat format, bool dry_run, std::chrono::sys_seconds now, bool quiet)
+RunPrinter::RunPrinter(std::ostream& out, OutputFormat format, bool dry_run, std::chrono::sys_seconds now,
+                       bool quiet)
     : out_(out), format_(format), dry_run_(dry_run), now_(now), quiet_(quiet) {}
 
 void RunPrinter::started(const std::vector<Policy>& policies) {
@@ -100,7 +105,10 @@ void RunPrinter::json_finished(const PolicyPlan& plan, const std::vector<ActionR
   std::string skipped = "[";
   for (const auto& skip : plan.skipped) {
     if (skipped.size() > 1) skipped += ',';
-    JsonObjectWriter(skipped).field("partition", skip.partition.display()).field("reason", skip.reason).close();
+    JsonObjectWriter(skipped)
+        .field("partition", skip.partition.display())
+        .field("reason", skip.reason)
+        .close();
   }
   skipped += ']';
   std::string entry;
@@ -130,7 +138,8 @@ void RunPrinter::compact_finished(const PolicyPlan& plan, const std::vector<Acti
   if (dry_run_) {
     for (const auto& action : plan.actions) {
       buffer_ += "policy=" + action.policy_id + " action=" + action.action + " target=" + target_of(action) +
-                 " status=planned" + transaction_of(action) + " sql=" + json_quoted(JobsLog::sql_text(action)) + "\n";
+                 " status=planned" + transaction_of(action) +
+                 " sql=" + json_quoted(JobsLog::sql_text(action)) + "\n";
       flush();
     }
   }
@@ -138,17 +147,19 @@ void RunPrinter::compact_finished(const PolicyPlan& plan, const std::vector<Acti
     const auto& o = result.outcome;
     buffer_ += "policy=" + result.action->policy_id + " action=" + result.action->action +
                " target=" + target_of(*result.action) + " status=" + o.status +
-               " rows=" + (o.rows ? std::to_string(*o.rows) : "-") + (o.error ? " error=" + json_quoted(*o.error) : "") +
-               "\n";
+               " rows=" + (o.rows ? std::to_string(*o.rows) : "-") +
+               (o.error ? " error=" + json_quoted(*o.error) : "") + "\n";
     flush();
   }
 }
 
 void RunPrinter::table_finished(const PolicyPlan& plan, const std::vector<ActionResult>& results) {
-  if (plan.error) rows_.push_back({plan.policy.id, "plan", plan.policy.table.display(), "failed", "", *plan.error});
+  if (plan.error)
+    rows_.push_back({plan.policy.id, "plan", plan.policy.table.display(), "failed", "", *plan.error});
   if (dry_run_) {
     for (const auto& action : plan.actions) {
-      rows_.push_back({action.policy_id, action.action, target_of(action), "planned", "", JobsLog::sql_text(action)});
+      rows_.push_back(
+          {action.policy_id, action.action, target_of(action), "planned", "", JobsLog::sql_text(action)});
     }
   }
   for (const auto& result : results) {
@@ -175,14 +186,17 @@ void RunPrinter::close(const RunSummary& summary) {
     case OutputFormat::table:
       if (quiet_ && !summary.any_failed()) break;
       if (!rows_.empty()) {
-        buffer_ += render_table({"policy", "action", "target", "status", "rows", dry_run_ ? "sql" : "error"}, rows_);
+        buffer_ +=
+            render_table({"policy", "action", "target", "status", "rows", dry_run_ ? "sql" : "error"}, rows_);
       }
       if (dry_run_) {
         buffer_ += "dry run as of " + format_instant(now_) + ": " + std::to_string(summary.planned) +
-                   " action(s) planned for " + std::to_string(summary.policies) + " policy(ies), nothing changed\n";
+                   " action(s) planned for " + std::to_string(summary.policies) +
+                   " policy(ies), nothing changed\n";
       } else {
-        buffer_ += "run as of " + format_instant(now_) + ": " + std::to_string(summary.succeeded) + " succeeded, " +
-                   std::to_string(summary.failed) + " failed, " + std::to_string(summary.skipped) + " skipped\n";
+        buffer_ += "run as of " + format_instant(now_) + ": " + std::to_string(summary.succeeded) +
+                   " succeeded, " + std::to_string(summary.failed) + " failed, " +
+                   std::to_string(summary.skipped) + " skipped\n";
       }
       break;
   }

@@ -50,10 +50,11 @@ ExitCode run_status_command(Context& context) {
   options.add_options()("no-pending", po::bool_switch(&no_pending),
                         "skip counting pending actions (no catalog read: cheaper on huge catalogs)");
   if (context.help) {
-    std::cout << command_help("status [--no-pending]",
-                              "Who leads, and per policy: last run (start, end, status, error), next run, and the\n"
-                              "actions a run would take now (pending). Read from the database: works from any host.",
-                              options);
+    std::cout << command_help(
+        "status [--no-pending]",
+        "Who leads, and per policy: last run (start, end, status, error), next run, and the\n"
+        "actions a run would take now (pending). Read from the database: works from any host.",
+        options);
     return ExitCode::ok;
   }
   (void)parse_command_line(context.args, options, {});
@@ -69,18 +70,19 @@ ExitCode run_status_command(Context& context) {
   std::map<std::string, PolicyStatus> status;
   {
     pqxx::read_transaction tx(*connection);
-    const auto lease = tx.exec("SELECT holder, to_char(expires_at AT TIME ZONE 'UTC', " + std::string(iso_utc) +
-                               "), expires_at > now() FROM " + quote_identifier(schema) +
-                               ".leases WHERE name = 'scheduler'");
+    const auto lease = tx.exec("SELECT holder, to_char(expires_at AT TIME ZONE 'UTC', " +
+                               std::string(iso_utc) + "), expires_at > now() FROM " +
+                               quote_identifier(schema) + ".leases WHERE name = 'scheduler'");
     if (!lease.empty()) {
       leader = lease[0][0].as<std::string>();
       leader_until = lease[0][1].as<std::string>();
       leader_active = lease[0][2].as<bool>();
     }
     const std::string at = std::string(" AT TIME ZONE 'UTC', ") + iso_utc + ")";
-    for (const auto& row : tx.exec("SELECT policy_id, to_char(last_started_at" + at + ", to_char(last_finished_at" +
-                                   at + ", last_status, last_error, to_char(next_run_at" + at + " FROM " +
-                                   quote_identifier(schema) + ".policy_state")) {
+    for (const auto& row :
+         tx.exec("SELECT policy_id, to_char(last_started_at" + at + ", to_char(last_finished_at" + at +
+                 ", last_status, last_error, to_char(next_run_at" + at + " FROM " + quote_identifier(schema) +
+                 ".policy_state")) {
       auto& s = status[row[0].as<std::string>()];
       s.last_started = text_of(row[1]);
       s.last_finished = text_of(row[2]);
@@ -98,13 +100,16 @@ ExitCode run_status_command(Context& context) {
     (void)run_once(*connection, context.config, *dialect, request, counter);
   }
 
-  auto schedule_of = [&](const Policy& p) { return p.schedule.value_or(context.config.scheduler.default_schedule); };
+  auto schedule_of = [&](const Policy& p) {
+    return p.schedule.value_or(context.config.scheduler.default_schedule);
+  };
   if (context.output == OutputFormat::json) {
     auto optional = [](const auto& v) { return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(); };
     nlohmann::ordered_json doc;
     doc["database"] = {{"up", true}, {"schema", schema}, {"schema_version", version}};
-    doc["leader"] = leader ? nlohmann::ordered_json{{"instance", *leader}, {"expires_at", *leader_until},
-                                                     {"active", leader_active}}
+    doc["leader"] = leader ? nlohmann::ordered_json{{"instance", *leader},
+                                                    {"expires_at", *leader_until},
+                                                    {"active", leader_active}}
                            : nlohmann::ordered_json();
     doc["policies"] = nlohmann::ordered_json::array();
     for (const auto& p : policies) {
@@ -126,10 +131,12 @@ ExitCode run_status_command(Context& context) {
     return ExitCode::ok;
   }
   const auto or_dash = [](const std::optional<std::string>& v) { return v.value_or("-"); };
-  const auto pending_text = [](const PolicyStatus& s) { return s.pending ? std::to_string(*s.pending) : "-"; };
-  const std::string leader_line = leader ? *leader + (leader_active ? " (lease until " : " (lease expired at ") +
-                                               *leader_until + ")"
-                                         : "none";
+  const auto pending_text = [](const PolicyStatus& s) {
+    return s.pending ? std::to_string(*s.pending) : "-";
+  };
+  const std::string leader_line =
+      leader ? *leader + (leader_active ? " (lease until " : " (lease expired at ") + *leader_until + ")"
+             : "none";
   if (context.output == OutputFormat::compact) {
     std::cout << "leader=" << (leader ? *leader : "-") << " active=" << (leader_active ? "true" : "false")
               << " schema_version=" << version << "\n";
@@ -145,13 +152,14 @@ ExitCode run_status_command(Context& context) {
   std::vector<std::vector<std::string>> rows;
   for (const auto& p : policies) {
     const auto& s = status[p.id];
-    rows.push_back({p.id, p.enabled ? "yes" : "no", schedule_of(p), or_dash(s.last_started), or_dash(s.last_status),
-                    or_dash(s.next_run), pending_text(s), s.plan_error.value_or(s.last_error.value_or(""))});
+    rows.push_back({p.id, p.enabled ? "yes" : "no", schedule_of(p), or_dash(s.last_started),
+                    or_dash(s.last_status), or_dash(s.next_run), pending_text(s),
+                    s.plan_error.value_or(s.last_error.value_or(""))});
   }
   std::cout << "leader: " << leader_line << "\n";
   if (!rows.empty()) {
-    std::cout << render_table({"policy", "enabled", "schedule", "last run", "status", "next run", "pending", "error"},
-                              rows);
+    std::cout << render_table(
+        {"policy", "enabled", "schedule", "last run", "status", "next run", "pending", "error"}, rows);
   }
   return ExitCode::ok;
 }

@@ -56,13 +56,27 @@ void append_json_string(std::string& out, std::string_view text) {
       continue;
     }
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         out += "\\u00";
         out += hex[c >> 4];
@@ -86,7 +100,8 @@ JsonObjectWriter& JsonObjectWriter::field(std::string_view name, std::string_vie
   return *this;
 }
 
-JsonObjectWriter& JsonObjectWriter::optional_field(std::string_view name, const std::optional<std::string>& value) {
+JsonObjectWriter& JsonObjectWriter::optional_field(std::string_view name,
+                                                   const std::optional<std::string>& value) {
   return value ? field(name, std::string_view(*value)) : null(name);
 }
 

@@ -29,7 +29,8 @@ bool LeaderLease::acquire_or_renew(pqxx::connection& connection) {
 
 void LeaderLease::release(pqxx::connection& connection) {
   pqxx::work tx(connection);
-  tx.exec_params0("UPDATE " + table_ + " SET expires_at = now() WHERE name = 'scheduler' AND holder = $1", holder_);
+  tx.exec_params0("UPDATE " + table_ + " SET expires_at = now() WHERE name = 'scheduler' AND holder = $1",
+                  holder_);
   tx.commit();
 }
 
@@ -38,9 +39,10 @@ PolicyStateStore::PolicyStateStore(std::string schema) : table_(quote_identifier
 std::map<std::string, std::chrono::sys_seconds> PolicyStateStore::last_started(pqxx::connection& connection) {
   std::map<std::string, std::chrono::sys_seconds> out;
   pqxx::read_transaction tx(connection);
-  for (const auto& row : tx.exec("SELECT policy_id, extract(epoch FROM last_started_at)::bigint FROM " + table_ +
-                                 " WHERE last_started_at IS NOT NULL")) {
-    out.emplace(row[0].as<std::string>(), std::chrono::sys_seconds(std::chrono::seconds(row[1].as<long long>())));
+  for (const auto& row : tx.exec("SELECT policy_id, extract(epoch FROM last_started_at)::bigint FROM " +
+                                 table_ + " WHERE last_started_at IS NOT NULL")) {
+    out.emplace(row[0].as<std::string>(),
+                std::chrono::sys_seconds(std::chrono::seconds(row[1].as<long long>())));
   }
   return out;
 }
@@ -49,24 +51,27 @@ void PolicyStateStore::started(pqxx::connection& connection, const std::string& 
                                const std::string& instance) {
   pqxx::work tx(connection);
   // A policy removed a moment ago has no row to refer to: nothing to record then.
-  tx.exec_params0("INSERT INTO " + table_ +
-                      " (policy_id, last_started_at, last_status, updated_by)"
-                      " SELECT $1, now(), 'running', $2 WHERE EXISTS (SELECT 1 FROM " +
-                      table_.substr(0, table_.rfind('.')) +
-                      ".policies WHERE id = $1)"
-                      " ON CONFLICT (policy_id) DO UPDATE SET last_started_at = now(), last_status = 'running',"
-                      "   updated_by = excluded.updated_by",
-                  policy_id, instance);
+  tx.exec_params0(
+      "INSERT INTO " + table_ +
+          " (policy_id, last_started_at, last_status, updated_by)"
+          " SELECT $1, now(), 'running', $2 WHERE EXISTS (SELECT 1 FROM " +
+          table_.substr(0, table_.rfind('.')) +
+          ".policies WHERE id = $1)"
+          " ON CONFLICT (policy_id) DO UPDATE SET last_started_at = now(), last_status = 'running',"
+          "   updated_by = excluded.updated_by",
+      policy_id, instance);
   tx.commit();
 }
 
-void PolicyStateStore::finished(pqxx::connection& connection, const std::string& policy_id, const std::string& status,
-                                const std::optional<std::string>& error, std::chrono::sys_seconds next_run) {
+void PolicyStateStore::finished(pqxx::connection& connection, const std::string& policy_id,
+                                const std::string& status, const std::optional<std::string>& error,
+                                std::chrono::sys_seconds next_run) {
   pqxx::work tx(connection);
   tx.exec_params0("UPDATE " + table_ +
                       " SET last_finished_at = now(), last_status = $2, last_error = NULLIF($3, ''),"
                       "     next_run_at = to_timestamp($4) WHERE policy_id = $1",
-                  policy_id, status, error.value_or(""), static_cast<long long>(next_run.time_since_epoch().count()));
+                  policy_id, status, error.value_or(""),
+                  static_cast<long long>(next_run.time_since_epoch().count()));
   tx.commit();
 }
 

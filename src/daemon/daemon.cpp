@@ -3,7 +3,6 @@
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
-#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +16,7 @@
 
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
 
 #include "retentiond/daemon/coordination.hpp"
 #include "retentiond/daemon/scheduler.hpp"
@@ -56,7 +56,9 @@ class Outcome final : public RunObserver {
 class PolicyListener final : public pqxx::notification_receiver {
  public:
   PolicyListener(pqxx::connection& connection, std::string schema, std::atomic<bool>& changed)
-      : pqxx::notification_receiver(connection, kPolicyChannel), schema_(std::move(schema)), changed_(changed) {}
+      : pqxx::notification_receiver(connection, kPolicyChannel),
+        schema_(std::move(schema)),
+        changed_(changed) {}
   void operator()(const std::string& payload, int) override {
     if (payload == schema_) changed_ = true;
   }
@@ -134,9 +136,7 @@ Scheduler Daemon::make_scheduler() const {
                    std::hash<std::string>{}(instance_));
 }
 
-void Daemon::notify(const std::string& state) {
-  sd_notifyf(0, "STATUS=%s", state.c_str());
-}
+void Daemon::notify(const std::string& state) { sd_notifyf(0, "STATUS=%s", state.c_str()); }
 
 void Daemon::connect_control() {
   try {
@@ -168,7 +168,8 @@ void Daemon::lose_control(const std::exception& e) {
   leading_ = false;
   if (!down_logged_) {
     // Once per outage, not once per retry: a night of outage is one line, and its end another.
-    spdlog::error("database.unreachable error=\"{}\": retrying with backoff up to 10 s", first_line(e.what()));
+    spdlog::error("database.unreachable error=\"{}\": retrying with backoff up to 10 s",
+                  first_line(e.what()));
     notify("database unreachable, retrying");
     down_logged_ = true;
   }
@@ -188,8 +189,9 @@ void Daemon::tick() {
     control_->get_notifs();
     if (now >= next_lease_ && !stop_) {
       const bool was = leading_;
-      leading_ = !config_.ha.enabled ||
-                 LeaderLease(config_.database.schema, instance_, to_ms(config_.ha.lease_ttl)).acquire_or_renew(*control_);
+      leading_ =
+          !config_.ha.enabled || LeaderLease(config_.database.schema, instance_, to_ms(config_.ha.lease_ttl))
+                                     .acquire_or_renew(*control_);
       if (leading_ != was) {
         if (leading_) {
           spdlog::info("leader.acquired instance={}", instance_);
@@ -201,7 +203,8 @@ void Daemon::tick() {
       // The leader renews at a third of the ttl; followers look every second, so a dead
       // leader is replaced within lease_ttl plus a second.
       const auto ttl = to_ms(config_.ha.lease_ttl);
-      next_lease_ = now + (leading_ ? std::max(ttl / 3, milliseconds(200)) : std::min(ttl / 3, milliseconds(1000)));
+      next_lease_ =
+          now + (leading_ ? std::max(ttl / 3, milliseconds(200)) : std::min(ttl / 3, milliseconds(1000)));
     }
     if (policies_changed_ || now >= next_poll_) {
       const bool notified = policies_changed_.exchange(false);
@@ -210,20 +213,22 @@ void Daemon::tick() {
       for (const auto& id : scheduler_->update(policies, last, seconds_now())) {
         spdlog::error("policy.invalid_schedule policy={}: its schedule does not parse; it will not run", id);
       }
-      spdlog::log(notified ? spdlog::level::info : spdlog::level::debug, "policies.reloaded reason={} scheduled={}",
-                  notified ? "change" : "poll", scheduler_->entries().size());
+      spdlog::log(notified ? spdlog::level::info : spdlog::level::debug,
+                  "policies.reloaded reason={} scheduled={}", notified ? "change" : "poll",
+                  scheduler_->entries().size());
       next_poll_ = now + to_ms(config_.scheduler.poll_interval);
     }
     if (orphans_pending_ && workers_.empty()) {
       // Rows this process left `running` when an outage cut its runs off.
       pqxx::work tx(*control_);
-      const auto result = tx.exec_params(
-          "UPDATE " + quote_identifier(config_.database.schema) +
-              ".jobs_log SET status = 'abandoned', finished_at = now(), error = 'the database connection was lost'"
-              " WHERE status = 'running' AND instance = $1",
-          instance_);
+      const auto result = tx.exec_params("UPDATE " + quote_identifier(config_.database.schema) +
+                                             ".jobs_log SET status = 'abandoned', finished_at = now(), error "
+                                             "= 'the database connection was lost'"
+                                             " WHERE status = 'running' AND instance = $1",
+                                         instance_);
       tx.commit();
-      if (result.affected_rows() > 0) spdlog::warn("jobs.abandoned count={}: cut off by the outage", result.affected_rows());
+      if (result.affected_rows() > 0)
+        spdlog::warn("jobs.abandoned count={}: cut off by the outage", result.affected_rows());
       orphans_pending_ = false;
     }
     reap();
@@ -279,8 +284,9 @@ void Daemon::work(Worker& worker, Policy policy, std::chrono::sys_seconds now) {
       const RunSummary summary = run_once(*connection, config_, *dialect, request, outcome);
       done.error = outcome.error;
       done.status = outcome.abandoned ? "abandoned" : summary.any_failed() ? "failed" : "succeeded";
-      spdlog::info("policy.finished policy={} status={} planned={} succeeded={} failed={} skipped={}", policy.id,
-                   done.status, summary.planned, summary.succeeded, summary.failed, summary.skipped);
+      spdlog::info("policy.finished policy={} status={} planned={} succeeded={} failed={} skipped={}",
+                   policy.id, done.status, summary.planned, summary.succeeded, summary.failed,
+                   summary.skipped);
     }
   } catch (const std::exception& e) {
     done.status = "failed";
@@ -315,7 +321,8 @@ void Daemon::reap() {
     const auto entry = scheduler_->entries().find(c.policy_id);
     if (!control_ || entry == scheduler_->entries().end()) continue;
     try {
-      PolicyStateStore(config_.database.schema).finished(*control_, c.policy_id, c.status, c.error, entry->second.next_due);
+      PolicyStateStore(config_.database.schema)
+          .finished(*control_, c.policy_id, c.status, c.error, entry->second.next_due);
     } catch (const std::exception& e) {
       spdlog::warn("policy_state.not_recorded policy={} error=\"{}\"", c.policy_id, first_line(e.what()));
     }
@@ -335,9 +342,11 @@ void Daemon::reload() {
     if (fresh.scheduler.default_schedule != config_.scheduler.default_schedule) {
       changed.push_back("scheduler.default_schedule=" + fresh.scheduler.default_schedule);
     }
-    if (fresh.scheduler.jitter.seconds() != config_.scheduler.jitter.seconds()) changed.push_back("scheduler.jitter");
+    if (fresh.scheduler.jitter.seconds() != config_.scheduler.jitter.seconds())
+      changed.push_back("scheduler.jitter");
     if (fresh.scheduler.max_concurrent_jobs != config_.scheduler.max_concurrent_jobs) {
-      changed.push_back("scheduler.max_concurrent_jobs=" + std::to_string(fresh.scheduler.max_concurrent_jobs));
+      changed.push_back("scheduler.max_concurrent_jobs=" +
+                        std::to_string(fresh.scheduler.max_concurrent_jobs));
     }
     if (fresh.scheduler.poll_interval.seconds() != config_.scheduler.poll_interval.seconds()) {
       changed.push_back("scheduler.poll_interval");
@@ -347,7 +356,8 @@ void Daemon::reload() {
     }
     if (fresh.database.url != config_.database.url || fresh.database.schema != config_.database.schema ||
         fresh.ha.enabled != config_.ha.enabled) {
-      spdlog::warn("config.restart_needed: database.url, database.schema and ha.enabled change only on restart");
+      spdlog::warn(
+          "config.restart_needed: database.url, database.schema and ha.enabled change only on restart");
     }
     // What the running daemon cannot change keeps its old value; the rest applies now.
     Config applied = fresh;
@@ -360,7 +370,8 @@ void Daemon::reload() {
     }
     spdlog::info("config.reloaded changed=[{}]", fmt::join(changed, ", "));
   } catch (const std::exception& e) {
-    spdlog::error("config.reload_failed error=\"{}\": keeping the running configuration", first_line(e.what()));
+    spdlog::error("config.reload_failed error=\"{}\": keeping the running configuration",
+                  first_line(e.what()));
   }
 }
 
@@ -417,7 +428,8 @@ ExitCode Daemon::run() {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   const int signal_fd = signalfd(-1, &signals, SFD_CLOEXEC | SFD_NONBLOCK);
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (signal_fd < 0 || wake_fd_ < 0) throw std::system_error(errno, std::generic_category(), "signalfd/eventfd");
+  if (signal_fd < 0 || wake_fd_ < 0)
+    throw std::system_error(errno, std::generic_category(), "signalfd/eventfd");
 
   scheduler_ = make_scheduler();
   std::uint64_t usec = 0;

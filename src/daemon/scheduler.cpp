@@ -20,7 +20,8 @@ Scheduler::TimePoint Scheduler::slot_after(const Schedule& schedule, TimePoint t
 }
 
 std::vector<std::string> Scheduler::update(const std::vector<Policy>& policies,
-                                           const std::map<std::string, TimePoint>& last_started, TimePoint now) {
+                                           const std::map<std::string, TimePoint>& last_started,
+                                           TimePoint now) {
   std::vector<std::string> invalid;
   std::map<std::string, Entry> next;
   for (const auto& policy : policies) {
@@ -64,7 +65,8 @@ std::vector<Policy> Scheduler::start_due(TimePoint now, std::size_t free_slots) 
   for (auto& [id, entry] : entries_) {
     if (!entry.running && entry.next_due <= now) due.push_back(&entry);
   }
-  std::stable_sort(due.begin(), due.end(), [](const Entry* a, const Entry* b) { return a->next_due < b->next_due; });
+  std::stable_sort(due.begin(), due.end(),
+                   [](const Entry* a, const Entry* b) { return a->next_due < b->next_due; });
   std::vector<Policy> started;
   for (Entry* entry : due) {
     if (started.size() >= free_slots) break;

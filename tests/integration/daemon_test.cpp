@@ -1,13 +1,13 @@
-#include <doctest/doctest.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
-#include <unistd.h>
 #include <thread>
 
+#include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
 #include "support/cli_fixture.hpp"
@@ -38,8 +38,9 @@ std::map<std::string, Clock::time_point> second_partitions(const CliFixture& f, 
   std::string sql;
   for (int k = 1; k <= count; ++k) {
     const std::string name = "ticks_" + std::to_string(k);
-    sql += "CREATE TABLE public." + name + " PARTITION OF public.ticks FOR VALUES FROM (to_timestamp(" + base + " + " +
-           std::to_string(k - 1) + ")) TO (to_timestamp(" + base + " + " + std::to_string(k) + "));";
+    sql += "CREATE TABLE public." + name + " PARTITION OF public.ticks FOR VALUES FROM (to_timestamp(" +
+           base + " + " + std::to_string(k - 1) + ")) TO (to_timestamp(" + base + " + " + std::to_string(k) +
+           "));";
     expires[name] = start + std::chrono::seconds(k + 1);
   }
   f.pg.execute(sql);
@@ -48,8 +49,10 @@ std::map<std::string, Clock::time_point> second_partitions(const CliFixture& f, 
 
 std::set<std::string> partitions(const CliFixture& f, const std::string& parent) {
   std::set<std::string> out;
-  const auto list = f.pg.scalar("SELECT coalesce(string_agg(c.relname, ','), '') FROM pg_inherits i JOIN pg_class c"
-                                " ON c.oid = i.inhrelid WHERE i.inhparent = '" + parent + "'::regclass");
+  const auto list = f.pg.scalar(
+      "SELECT coalesce(string_agg(c.relname, ','), '') FROM pg_inherits i JOIN pg_class c"
+      " ON c.oid = i.inhrelid WHERE i.inhparent = '" +
+      parent + "'::regclass");
   std::size_t at = 0;
   while (at < list.size()) {
     const auto comma = list.find(',', at);
@@ -62,11 +65,15 @@ std::set<std::string> partitions(const CliFixture& f, const std::string& parent)
 
 }  // namespace
 
-TEST_CASE("daemon: a policy @every 2s drops each partition within 3 s of its expiry and policy edits apply within 1 s") {
+TEST_CASE(
+    "daemon: a policy @every 2s drops each partition within 3 s of its expiry and policy edits apply within "
+    "1 s") {
   CliFixture f;
   f.setup_with_sample_tables();
   auto expires = second_partitions(f, 6);
-  REQUIRE(f.rd({"ttl", "public.ticks", "delete", "1s", "--schedule", "@every 2s", "--id", "ticks"}).exit_code == 0);
+  REQUIRE(
+      f.rd({"ttl", "public.ticks", "delete", "1s", "--schedule", "@every 2s", "--id", "ticks"}).exit_code ==
+      0);
   auto d = daemon(f);
   REQUIRE_MESSAGE(d->wait_for_output("daemon.ready", 10s), d->err());
 
@@ -87,7 +94,8 @@ TEST_CASE("daemon: a policy @every 2s drops each partition within 3 s of its exp
     CHECK_MESSAGE(late >= -1000, name << " dropped " << -late << " ms before it expired");
   }
   CHECK(f.pg.scalar("SELECT count(*) FROM retention.jobs_log WHERE status = 'succeeded'") == "6");
-  CHECK(f.pg.scalar("SELECT last_status FROM retention.policy_state WHERE policy_id = 'ticks'") == "succeeded");
+  CHECK(f.pg.scalar("SELECT last_status FROM retention.policy_state WHERE policy_id = 'ticks'") ==
+        "succeeded");
 
   // A change reaches the daemon by NOTIFY: no restart, no waiting for the poll interval.
   const auto before = d->err().size();
@@ -108,7 +116,9 @@ TEST_CASE("daemon: a policy @every 2s drops each partition within 3 s of its exp
   CHECK(result.err.find("daemon.stopped") != std::string::npos);
 }
 
-TEST_CASE("daemon: SIGTERM during a long plain-table delete stops after the batch in flight, exit 0, nothing left running") {
+TEST_CASE(
+    "daemon: SIGTERM during a long plain-table delete stops after the batch in flight, exit 0, nothing left "
+    "running") {
   CliFixture f;
   f.setup_with_sample_tables();
   // 200 batches of 100 rows, each made slow by a statement trigger: about 40 s in all.
@@ -132,7 +142,8 @@ TEST_CASE("daemon: SIGTERM during a long plain-table delete stops after the batc
   CHECK_MESSAGE(took <= 2000, "a batch takes 0.2 s: the daemon should stop after it, took " << took << " ms");
   CHECK(f.pg.scalar("SELECT count(*) FROM retention.jobs_log WHERE status = 'running'") == "0");
   CHECK(f.pg.scalar("SELECT status FROM retention.jobs_log WHERE policy_id = 'events'") == "abandoned");
-  const auto deleted = std::stoll(f.pg.scalar("SELECT rows_affected FROM retention.jobs_log WHERE policy_id = 'events'"));
+  const auto deleted =
+      std::stoll(f.pg.scalar("SELECT rows_affected FROM retention.jobs_log WHERE policy_id = 'events'"));
   CHECK(deleted > 0);
   CHECK(std::stoll(f.pg.scalar("SELECT count(*) FROM public.events")) == 20000 - deleted);
 }
@@ -145,8 +156,9 @@ TEST_CASE("daemon: past shutdown_timeout the running statement is cancelled and 
     CREATE FUNCTION public.stuck() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(60); RETURN NULL; END $$;
     CREATE TRIGGER stuck AFTER DELETE ON public.events FOR EACH STATEMENT EXECUTE FUNCTION public.stuck();
   )sql");
-  REQUIRE(f.rd({"ttl", "public.events", "delete", "30d", "--partition-column", "created_at", "--id", "events"})
-              .exit_code == 0);
+  REQUIRE(
+      f.rd({"ttl", "public.events", "delete", "30d", "--partition-column", "created_at", "--id", "events"})
+          .exit_code == 0);
   auto d = daemon(f, {}, {{"RETENTIOND_SCHEDULER_SHUTDOWN_TIMEOUT", "1s"}});
   REQUIRE_MESSAGE(d->wait_for_output("policy.starting policy=events", 15s), d->err());
   std::this_thread::sleep_for(500ms);  // the DELETE is now sleeping in its trigger
@@ -235,11 +247,15 @@ std::size_t occurrences(const std::string& text, const std::string& needle) {
 
 }  // namespace
 
-TEST_CASE("daemon: two daemons drop every partition exactly once, and after kill -9 of the leader the other leads") {
+TEST_CASE(
+    "daemon: two daemons drop every partition exactly once, and after kill -9 of the leader the other "
+    "leads") {
   CliFixture f;
   f.setup_with_sample_tables();
   auto expires = second_partitions(f, 40);
-  REQUIRE(f.rd({"ttl", "public.ticks", "delete", "1s", "--schedule", "@every 1s", "--id", "ticks"}).exit_code == 0);
+  REQUIRE(
+      f.rd({"ttl", "public.ticks", "delete", "1s", "--schedule", "@every 1s", "--id", "ticks"}).exit_code ==
+      0);
   const std::map<std::string, std::string> env{{"RETENTIOND_HA_LEASE_TTL", "3s"}};
   auto a = daemon(f, {}, env);
   auto b = daemon(f, {}, env);
@@ -273,20 +289,27 @@ TEST_CASE("daemon: two daemons drop every partition exactly once, and after kill
     if (when + 3s < Clock::now()) CHECK_MESSAGE(!left.contains(name), name << " is still there");
   }
   // Exactly once: no partition has two succeeded drops, whichever daemon did them.
-  CHECK(f.pg.scalar("SELECT count(*) FROM (SELECT \"partition\" FROM retention.jobs_log WHERE status = 'succeeded'"
-                    " GROUP BY 1 HAVING count(*) > 1) d") == "0");
-  CHECK(f.pg.scalar("SELECT count(DISTINCT \"partition\") FROM retention.jobs_log WHERE status = 'succeeded'") ==
+  CHECK(f.pg.scalar(
+            "SELECT count(*) FROM (SELECT \"partition\" FROM retention.jobs_log WHERE status = 'succeeded'"
+            " GROUP BY 1 HAVING count(*) > 1) d") == "0");
+  CHECK(f.pg.scalar(
+            "SELECT count(DISTINCT \"partition\") FROM retention.jobs_log WHERE status = 'succeeded'") ==
         std::to_string(expires.size() - left.size()));
-  CHECK(f.pg.scalar("SELECT count(DISTINCT instance) FROM retention.jobs_log WHERE status = 'succeeded'") == "2");
+  CHECK(f.pg.scalar("SELECT count(DISTINCT instance) FROM retention.jobs_log WHERE status = 'succeeded'") ==
+        "2");
   follower->send_signal(SIGTERM);
   CHECK(follower->wait(10s).exit_code == 0);
 }
 
-TEST_CASE("daemon: PostgreSQL stopped for 15 s: the daemon stays up, logs the outage once, and its next run succeeds") {
+TEST_CASE(
+    "daemon: PostgreSQL stopped for 15 s: the daemon stays up, logs the outage once, and its next run "
+    "succeeds") {
   CliFixture f;
   f.setup_with_sample_tables();
   auto expires = second_partitions(f, 40);
-  REQUIRE(f.rd({"ttl", "public.ticks", "delete", "1s", "--schedule", "@every 2s", "--id", "ticks"}).exit_code == 0);
+  REQUIRE(
+      f.rd({"ttl", "public.ticks", "delete", "1s", "--schedule", "@every 2s", "--id", "ticks"}).exit_code ==
+      0);
   auto d = daemon(f);
   REQUIRE_MESSAGE(d->wait_for_output("policy.finished policy=ticks status=succeeded", 10s), d->err());
 
@@ -319,8 +342,10 @@ TEST_CASE("daemon: PostgreSQL stopped for 15 s: the daemon stays up, logs the ou
 TEST_CASE("daemon: status shows who leads and each policy's last run, next run and pending actions") {
   CliFixture f;
   f.setup_with_sample_tables();
-  REQUIRE(f.rd({"ttl", "public.metrics", "delete", "30d", "--schedule", "@daily", "--id", "m"}).exit_code == 0);
-  REQUIRE(f.rd({"ttl", "public.events", "delete", "30d", "--partition-column", "created_at", "--id", "e", "--disabled"})
+  REQUIRE(f.rd({"ttl", "public.metrics", "delete", "30d", "--schedule", "@daily", "--id", "m"}).exit_code ==
+          0);
+  REQUIRE(f.rd({"ttl", "public.events", "delete", "30d", "--partition-column", "created_at", "--id", "e",
+                "--disabled"})
               .exit_code == 0);
   auto d = daemon(f);
   REQUIRE_MESSAGE(d->wait_for_output("policy.finished policy=m", 15s), d->err());
@@ -344,7 +369,7 @@ TEST_CASE("daemon: status shows who leads and each policy's last run, next run a
   CHECK(m["last_status"] == "succeeded");
   CHECK(m["last_started_at"].is_string());
   CHECK(m["next_run_at"].get<std::string>().ends_with("T00:00:00Z"));  // @daily: next midnight
-  CHECK(m["pending"] == 0);  // the daemon dropped what had expired
+  CHECK(m["pending"] == 0);                                            // the daemon dropped what had expired
   CHECK(m["last_error"].is_null());
 
   const auto table = f.rd({"status"});
@@ -359,5 +384,6 @@ TEST_CASE("daemon: status shows who leads and each policy's last run, next run a
   // A clean stop gives the lease up at once.
   d->send_signal(SIGTERM);
   REQUIRE(d->wait(10s).exit_code == 0);
-  CHECK(nlohmann::json::parse(f.rd({"status", "-o", "json", "--no-pending"}).out)["leader"]["active"] == false);
+  CHECK(nlohmann::json::parse(f.rd({"status", "-o", "json", "--no-pending"}).out)["leader"]["active"] ==
+        false);
 }

@@ -1,8 +1,7 @@
-#include <doctest/doctest.h>
-
-#include <nlohmann/json.hpp>
-
 #include "retentiond/core/json_text.hpp"
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
 using retentiond::append_json_string;
 using retentiond::JsonObjectWriter;
@@ -26,7 +25,7 @@ TEST_CASE("json text: strings are escaped exactly as nlohmann::json writes them"
       "tab\tnew\nline\rcarriage\bbell\fform",
       std::string("nul\0byte", 8),
       "\x01\x1f\x7f",
-      "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",  // é € 😀
+      "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",   // é € 😀
       "\xed\x9f\xbf \xef\xbf\xbd \xf4\x8f\xbf\xbf",  // U+D7FF, U+FFFD, U+10FFFF
   };
   for (const auto& sample : samples) {
@@ -35,12 +34,14 @@ TEST_CASE("json text: strings are escaped exactly as nlohmann::json writes them"
 }
 
 TEST_CASE("json text: bytes that are not UTF-8 become U+FFFD and the result parses") {
-  CHECK(as_json("a\xff" "b") == R"("a\ufffdb")");
-  CHECK(as_json("\xc3") == R"("\ufffd")");                        // truncated sequence
-  CHECK(as_json("\xc0\xaf") == R"("\ufffd\ufffd")");              // overlong '/'
-  CHECK(as_json("\xed\xa0\x80") == R"("\ufffd\ufffd\ufffd")");    // UTF-16 surrogate
+  CHECK(as_json("a\xff"
+                "b") == R"("a\ufffdb")");
+  CHECK(as_json("\xc3") == R"("\ufffd")");                                // truncated sequence
+  CHECK(as_json("\xc0\xaf") == R"("\ufffd\ufffd")");                      // overlong '/'
+  CHECK(as_json("\xed\xa0\x80") == R"("\ufffd\ufffd\ufffd")");            // UTF-16 surrogate
   CHECK(as_json("\xf4\x90\x80\x80") == R"("\ufffd\ufffd\ufffd\ufffd")");  // above U+10FFFF
-  CHECK(as_json("\xe2\x82" "x") == R"("\ufffd\ufffdx")");
+  CHECK(as_json("\xe2\x82"
+                "x") == R"("\ufffd\ufffdx")");
   for (const char* bad : {"\x80", "x\xfe\xff", "\xf0\x9f\x98", "ok\xc3\xa9\xc3"}) {
     const auto parsed = nlohmann::json::parse(as_json(bad));
     CHECK(parsed.is_string());

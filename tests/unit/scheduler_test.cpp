@@ -1,6 +1,6 @@
-#include <doctest/doctest.h>
-
 #include "retentiond/daemon/scheduler.hpp"
+
+#include <doctest/doctest.h>
 
 using retentiond::Policy;
 using retentiond::QualifiedName;
@@ -17,7 +17,8 @@ TimePoint at(int h, int m = 0, int s = 0) {
   return sys_days(year(2024) / 1 / 10) + hours(h) + minutes(m) + seconds(s);
 }
 
-Policy policy(const std::string& id, const std::string& table, std::optional<std::string> schedule = std::nullopt) {
+Policy policy(const std::string& id, const std::string& table,
+              std::optional<std::string> schedule = std::nullopt) {
   Policy p;
   p.id = id;
   p.table = QualifiedName{"public", table};
@@ -74,15 +75,17 @@ TEST_CASE("scheduler: concurrency is bounded and one table never has two runs at
 
 TEST_CASE("scheduler: the earliest due runs first when slots are scarce") {
   Scheduler s = hourly();
-  s.update({policy("late", "t1"), policy("early", "t2")}, {{"late", at(8, 30)}, {"early", at(7, 30)}}, at(8, 45));
+  s.update({policy("late", "t1"), policy("early", "t2")}, {{"late", at(8, 30)}, {"early", at(7, 30)}},
+           at(8, 45));
   // Both missed a slot: both due at 08:45; ties keep id order.
   CHECK(ids(s.start_due(at(8, 45), 1)) == std::vector<std::string>{"early"});
 }
 
 TEST_CASE("scheduler: @every and cron schedules, and the default for policies without one") {
   Scheduler s(Schedule::parse("@daily"), 0s, 1);
-  s.update({policy("every", "t1", "@every 2s"), policy("cron", "t2", "*/15 * * * *"), policy("default", "t3")},
-           {{"every", at(10, 0, 1)}, {"cron", at(10, 1)}, {"default", at(0, 5)}}, at(10, 0, 1));
+  s.update(
+      {policy("every", "t1", "@every 2s"), policy("cron", "t2", "*/15 * * * *"), policy("default", "t3")},
+      {{"every", at(10, 0, 1)}, {"cron", at(10, 1)}, {"default", at(0, 5)}}, at(10, 0, 1));
   CHECK(s.entries().at("every").next_due == at(10, 0, 2));
   CHECK(s.entries().at("cron").next_due == at(10, 15));
   CHECK(s.entries().at("default").next_due == at(24));

@@ -1,9 +1,9 @@
+#include "retentiond/core/time.hpp"
+
 #include <cstdio>
 #include <random>
 
 #include <doctest/doctest.h>
-
-#include "retentiond/core/time.hpp"
 
 using retentiond::format_instant;
 

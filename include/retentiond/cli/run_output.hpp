@@ -40,7 +40,7 @@ class RunPrinter final : public RunObserver {
   bool header_written_ = false;
   bool first_action_ = true;
   std::string buffer_;
-  std::vector<std::string> policy_entries_;  ///< JSON "policies" items, written after the actions
+  std::vector<std::string> policy_entries_;     ///< JSON "policies" items, written after the actions
   std::vector<std::vector<std::string>> rows_;  ///< table output
 };
 
