@@ -45,6 +45,11 @@ class Outcome final : public RunObserver {
     if (plan.error && !error) error = *plan.error;
     for (const auto& r : results) {
       if (r.outcome.status == "abandoned") abandoned = true;
+      // Never started because the daemon is stopping: the run was cut short, not done.
+      if (r.outcome.status == "skipped" && r.outcome.error &&
+          r.outcome.error->find("shutting down") != std::string::npos) {
+        abandoned = true;
+      }
       if (r.outcome.status == "failed" && !error) error = r.outcome.error.value_or("failed");
     }
   }
@@ -77,7 +82,11 @@ struct Completion {
 class Daemon {
  public:
   Daemon(const ConfigSources& sources, const Config& config, bool quiet)
-      : sources_(sources), config_(config), quiet_(quiet), instance_(JobsLog::this_instance()) {}
+      : sources_(sources),
+        config_(config),
+        shared_config_(std::make_shared<const Config>(config)),
+        quiet_(quiet),
+        instance_(JobsLog::this_instance()) {}
   ExitCode run();
 
  private:
@@ -86,6 +95,7 @@ class Daemon {
     std::thread thread;
     std::atomic<int> backend_pid{0};
     std::atomic<bool> done{false};
+    bool cancel_logged = false;  ///< main thread only
   };
 
   void connect_control();
@@ -93,7 +103,9 @@ class Daemon {
   void tick();
   void reap();
   void start(const Policy& policy);
-  void work(Worker& worker, Policy policy, std::chrono::sys_seconds now);
+  void work(Worker& worker, std::shared_ptr<const Config> config, Policy policy,
+            std::chrono::sys_seconds now);
+  void abandon_own_rows(const char* why);
   void reload();
   void begin_shutdown(const char* signal_name);
   void cancel_workers();
@@ -102,7 +114,8 @@ class Daemon {
   Scheduler make_scheduler() const;
 
   ConfigSources sources_;
-  Config config_;
+  Config config_;  ///< the main thread's; workers get shared_config_, never this
+  std::shared_ptr<const Config> shared_config_;
   bool quiet_;
   std::string instance_;
   std::atomic<bool> stop_{false};
@@ -120,7 +133,6 @@ class Daemon {
   milliseconds watchdog_interval_{0};
   bool leading_ = false;
   bool ready_sent_ = false;
-  bool cancelled_ = false;
   bool orphans_pending_ = false;
 
   std::optional<Scheduler> scheduler_;
@@ -187,14 +199,19 @@ void Daemon::tick() {
   }
   try {
     control_->get_notifs();
-    if (now >= next_lease_ && !stop_) {
+    // Renewed while stopping too: the lease must outlive the runs still finishing.
+    if (now >= next_lease_) {
       const bool was = leading_;
+      next_lease_ = now + milliseconds(1000);  // a failing query must not spin; set below
       leading_ =
           !config_.ha.enabled || LeaderLease(config_.database.schema, instance_, to_ms(config_.ha.lease_ttl))
                                      .acquire_or_renew(*control_);
       if (leading_ != was) {
         if (leading_) {
           spdlog::info("leader.acquired instance={}", instance_);
+          // What this daemon planned while following is stale: take the last runs as stored.
+          scheduler_->forget_idle();
+          policies_changed_ = true;
         } else {
           spdlog::info("leader.lost instance={}: another daemon leads", instance_);
         }
@@ -208,6 +225,7 @@ void Daemon::tick() {
     }
     if (policies_changed_ || now >= next_poll_) {
       const bool notified = policies_changed_.exchange(false);
+      next_poll_ = now + to_ms(config_.scheduler.poll_interval);  // a failing query must not spin
       const auto policies = PolicyStore(*control_, config_.database.schema).list();
       const auto last = PolicyStateStore(config_.database.schema).last_started(*control_);
       for (const auto& id : scheduler_->update(policies, last, seconds_now())) {
@@ -216,19 +234,10 @@ void Daemon::tick() {
       spdlog::log(notified ? spdlog::level::info : spdlog::level::debug,
                   "policies.reloaded reason={} scheduled={}", notified ? "change" : "poll",
                   scheduler_->entries().size());
-      next_poll_ = now + to_ms(config_.scheduler.poll_interval);
     }
     if (orphans_pending_ && workers_.empty()) {
       // Rows this process left `running` when an outage cut its runs off.
-      pqxx::work tx(*control_);
-      const auto result = tx.exec_params("UPDATE " + quote_identifier(config_.database.schema) +
-                                             ".jobs_log SET status = 'abandoned', finished_at = now(), error "
-                                             "= 'the database connection was lost'"
-                                             " WHERE status = 'running' AND instance = $1",
-                                         instance_);
-      tx.commit();
-      if (result.affected_rows() > 0)
-        spdlog::warn("jobs.abandoned count={}: cut off by the outage", result.affected_rows());
+      abandon_own_rows("the database connection was lost");
       orphans_pending_ = false;
     }
     reap();
@@ -239,6 +248,9 @@ void Daemon::tick() {
         for (const auto& policy : scheduler_->start_due(seconds_now(), limit - busy)) start(policy);
       }
     }
+    // A NOTIFY that arrived during the queries above is buffered in libpq, not on the socket:
+    // collect it now, or poll() would sleep past it.
+    control_->get_notifs();
   } catch (const pqxx::broken_connection& e) {
     lose_control(e);
   } catch (const std::exception& e) {
@@ -254,41 +266,53 @@ void Daemon::start(const Policy& policy) {
   spdlog::info("policy.starting policy={} table={}", policy.id, policy.table.display());
   Worker& worker = workers_.emplace_back();
   worker.policy_id = policy.id;
-  worker.thread = std::thread([this, &worker, policy, now = seconds_now()] { work(worker, policy, now); });
+  try {
+    worker.thread = std::thread([this, &worker, config = shared_config_, policy, now = seconds_now()] {
+      work(worker, config, policy, now);
+    });
+  } catch (const std::system_error& e) {
+    workers_.pop_back();
+    scheduler_->finished(policy.id, seconds_now());
+    spdlog::error("policy.not_started policy={} error=\"{}\"", policy.id, e.what());
+  }
 }
 
-void Daemon::work(Worker& worker, Policy policy, std::chrono::sys_seconds now) {
+void Daemon::work(Worker& worker, std::shared_ptr<const Config> config_ptr, Policy policy,
+                  std::chrono::sys_seconds now) {
+  const Config& config = *config_ptr;
   Completion done{.policy_id = policy.id, .status = "succeeded", .error = std::nullopt};
   try {
-    auto connection = connect(config_.database);
+    auto connection = connect(config.database);
     worker.backend_pid = connection->backendpid();
-    // Whatever the lease says during a hand-over, a policy runs in one session at a time: the
-    // lock goes with the session, so a daemon killed mid-run frees it at once.
+    // Whatever the lease says during a hand-over, a table is worked on in one session at a
+    // time: the lock goes with the session, so a daemon killed mid-run frees it at once.
     pqxx::nontransaction session(*connection);
     const bool mine = session
-                          .exec_params1("SELECT pg_try_advisory_lock(hashtext($1))",
-                                        "retentiond " + config_.database.schema + " " + policy.id)[0]
+                          .exec_params1("SELECT pg_try_advisory_lock(hashtext($1), hashtext($2))",
+                                        "retentiond " + config.database.schema, policy.table.display())[0]
                           .as<bool>();
     session.commit();
     if (!mine) {
       done.status = "skipped";
-      done.error = "another daemon is running this policy";
+      done.error = "another session is working on " + policy.table.display();
     } else {
-      PolicyStateStore(config_.database.schema).started(*connection, policy.id, instance_);
-      const auto dialect = make_dialect(config_.database.dialect, *connection);
+      PolicyStateStore(config.database.schema).started(*connection, policy.id, instance_);
+      const auto dialect = make_dialect(config.database.dialect, *connection);
       RunRequest request;
       request.policy_ids = {policy.id};
       request.now = now;
       request.stop = &stop_;
       Outcome outcome;
-      const RunSummary summary = run_once(*connection, config_, *dialect, request, outcome);
+      const RunSummary summary = run_once(*connection, config, *dialect, request, outcome);
       done.error = outcome.error;
       done.status = outcome.abandoned ? "abandoned" : summary.any_failed() ? "failed" : "succeeded";
       spdlog::info("policy.finished policy={} status={} planned={} succeeded={} failed={} skipped={}",
                    policy.id, done.status, summary.planned, summary.succeeded, summary.failed,
                    summary.skipped);
     }
+    worker.backend_pid = 0;  // before the session ends: a cancel must never reach a reused pid
   } catch (const std::exception& e) {
+    worker.backend_pid = 0;
     done.status = "failed";
     done.error = first_line(e.what());
     spdlog::error("policy.failed policy={} error=\"{}\"", policy.id, *done.error);
@@ -364,8 +388,11 @@ void Daemon::reload() {
     applied.database = config_.database;
     applied.ha.enabled = config_.ha.enabled;
     config_ = applied;
+    shared_config_ = std::make_shared<const Config>(applied);
     if (schedule_changed) {
-      scheduler_ = make_scheduler();
+      scheduler_->reconfigure(
+          Schedule::parse(config_.scheduler.default_schedule),
+          std::chrono::duration_cast<std::chrono::seconds>(config_.scheduler.jitter.seconds()));
       policies_changed_ = true;
     }
     spdlog::info("config.reloaded changed=[{}]", fmt::join(changed, ", "));
@@ -385,19 +412,37 @@ void Daemon::begin_shutdown(const char* signal_name) {
 }
 
 void Daemon::cancel_workers() {
-  cancelled_ = true;
+  // Sent again on every pass (every 200 ms) until the worker is done: the server ignores a
+  // cancel that arrives between two statements, and a worker may be between two statements.
   for (auto& worker : workers_) {
     const int pid = worker.backend_pid;
-    if (pid == 0 || worker.done) continue;
-    spdlog::warn("job.cancelling policy={}: shutdown_timeout passed", worker.policy_id);
+    if (pid == 0 || worker.done || !control_) continue;
+    if (!worker.cancel_logged) {
+      spdlog::warn("job.cancelling policy={}: shutdown_timeout passed", worker.policy_id);
+      worker.cancel_logged = true;
+    }
     try {
-      auto session = control_ ? nullptr : connect(config_.database);
-      pqxx::connection& c = control_ ? *control_ : *session;
-      pqxx::nontransaction tx(c);
+      pqxx::nontransaction tx(*control_);
       tx.exec_params("SELECT pg_cancel_backend($1)", pid);
     } catch (const std::exception& e) {
       spdlog::error("job.cancel_failed policy={} error=\"{}\"", worker.policy_id, first_line(e.what()));
     }
+  }
+}
+
+void Daemon::abandon_own_rows(const char* why) {
+  if (!control_) return;
+  try {
+    pqxx::work tx(*control_);
+    const auto result =
+        tx.exec_params("UPDATE " + quote_identifier(config_.database.schema) +
+                           ".jobs_log SET status = 'abandoned', finished_at = now(), error = $2"
+                           " WHERE status = 'running' AND instance = $1",
+                       instance_, std::string(why));
+    tx.commit();
+    if (result.affected_rows() > 0) spdlog::warn("jobs.abandoned count={}: {}", result.affected_rows(), why);
+  } catch (const std::exception& e) {
+    spdlog::error("jobs.abandon_failed error=\"{}\"", first_line(e.what()));
   }
 }
 
@@ -408,13 +453,16 @@ milliseconds Daemon::wait_time() const {
   if (!control_) {
     earlier(next_connect_);
   } else {
+    if (policies_changed_) return milliseconds(0);
     earlier(next_poll_);
-    if (!stop_) earlier(next_lease_);
-    if (leading_ && !stop_ && scheduler_) {
+    earlier(next_lease_);
+    const auto limit = static_cast<std::size_t>(std::max(1, config_.scheduler.max_concurrent_jobs));
+    // With every slot taken, a finished worker (eventfd) is what can make room, not the clock.
+    if (leading_ && !stop_ && scheduler_ && workers_.size() < limit) {
       if (const auto due = scheduler_->next_due()) earlier(Clock::time_point(*due));
     }
   }
-  if (stop_) earlier(cancelled_ ? now + milliseconds(200) : stop_deadline_);
+  if (stop_) earlier(now >= stop_deadline_ ? now + milliseconds(200) : stop_deadline_);
   if (watchdog_interval_.count() > 0) earlier(next_watchdog_);
   return std::max(milliseconds(0), std::chrono::ceil<milliseconds>(until - now));
 }
@@ -442,7 +490,22 @@ ExitCode Daemon::run() {
     if (stop_) {
       reap();
       if (workers_.empty()) break;
-      if (!cancelled_ && Clock::now() >= stop_deadline_) cancel_workers();
+      if (Clock::now() >= stop_deadline_) cancel_workers();
+      if (Clock::now() >= stop_deadline_ + milliseconds(10'000)) {
+        // A worker that even a cancel cannot stop (a dead network, a snapshot's own session):
+        // do not wait for systemd's SIGKILL; record what is known and leave.
+        spdlog::error("daemon.stop_forced running={}: workers did not stop 10 s after the cancel",
+                      workers_.size());
+        abandon_own_rows("the daemon stopped before the action finished");
+        if (control_ && leading_ && config_.ha.enabled) {
+          try {
+            LeaderLease(config_.database.schema, instance_, to_ms(config_.ha.lease_ttl)).release(*control_);
+          } catch (const std::exception&) {
+          }
+        }
+        spdlog::default_logger()->flush();
+        std::_Exit(0);
+      }
     }
     if (watchdog_interval_.count() > 0 && Clock::now() >= next_watchdog_) {
       sd_notify(0, "WATCHDOG=1");
@@ -468,6 +531,8 @@ ExitCode Daemon::run() {
     }
   }
   reap();
+  // Every worker is done: a row of this process still `running` was cut off (an outage).
+  abandon_own_rows("the daemon stopped before the action finished");
   if (control_ && leading_ && config_.ha.enabled) {
     try {
       LeaderLease(config_.database.schema, instance_, to_ms(config_.ha.lease_ttl)).release(*control_);

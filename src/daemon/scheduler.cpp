@@ -40,7 +40,8 @@ std::vector<std::string> Scheduler::update(const std::vector<Policy>& policies,
     }
     Entry entry{.policy = policy, .schedule = *schedule, .next_due = now, .running = false};
     const auto known = entries_.find(policy.id);
-    if (known != entries_.end() && known->second.schedule.text() == entry.schedule.text()) {
+    if (known != entries_.end() && !known->second.retired &&
+        known->second.schedule.text() == entry.schedule.text()) {
       entry.next_due = known->second.next_due;
       entry.running = known->second.running;
     } else if (known != entries_.end() && known->second.running) {
@@ -51,6 +52,12 @@ std::vector<std::string> Scheduler::update(const std::vector<Policy>& policies,
       entry.next_due = std::max(slot, now);  // a missed slot: once, now
     }
     next.emplace(policy.id, std::move(entry));
+  }
+  for (auto& [id, entry] : entries_) {
+    if (entry.running && !next.contains(id)) {
+      entry.retired = true;
+      next.emplace(id, std::move(entry));
+    }
   }
   entries_ = std::move(next);
   return invalid;
@@ -63,7 +70,7 @@ std::vector<Policy> Scheduler::start_due(TimePoint now, std::size_t free_slots) 
   }
   std::vector<Entry*> due;
   for (auto& [id, entry] : entries_) {
-    if (!entry.running && entry.next_due <= now) due.push_back(&entry);
+    if (!entry.running && !entry.retired && entry.next_due <= now) due.push_back(&entry);
   }
   std::stable_sort(due.begin(), due.end(),
                    [](const Entry* a, const Entry* b) { return a->next_due < b->next_due; });
@@ -81,17 +88,34 @@ std::vector<Policy> Scheduler::start_due(TimePoint now, std::size_t free_slots) 
 void Scheduler::finished(const std::string& id, TimePoint now) {
   const auto it = entries_.find(id);
   if (it == entries_.end()) return;
+  if (it->second.retired) {
+    entries_.erase(it);
+    return;
+  }
   it->second.running = false;
   it->second.next_due = slot_after(it->second.schedule, now);
 }
 
 std::optional<Scheduler::TimePoint> Scheduler::next_due() const {
+  std::set<QualifiedName> busy;
+  for (const auto& [id, entry] : entries_) {
+    if (entry.running) busy.insert(entry.policy.table);
+  }
   std::optional<TimePoint> earliest;
   for (const auto& [id, entry] : entries_) {
-    if (entry.running) continue;
+    if (entry.running || entry.retired || busy.contains(entry.policy.table)) continue;
     if (!earliest || entry.next_due < *earliest) earliest = entry.next_due;
   }
   return earliest;
+}
+
+void Scheduler::reconfigure(const Schedule& default_schedule, std::chrono::seconds jitter) {
+  default_schedule_ = default_schedule;
+  jitter_ = jitter;
+}
+
+void Scheduler::forget_idle() {
+  std::erase_if(entries_, [](const auto& item) { return !item.second.running; });
 }
 
 std::size_t Scheduler::running() const {

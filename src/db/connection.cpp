@@ -1,5 +1,7 @@
 #include "retentiond/db/connection.hpp"
 
+#include <mutex>
+
 #include <cstdlib>
 
 #include <pqxx/nontransaction>
@@ -48,9 +50,15 @@ std::string first_line(const std::string& message) {
 std::unique_ptr<pqxx::connection> connect(const Config::Database& database) {
   // libpq gives settings in the conninfo precedence over these variables, so a URL that names
   // its own connect_timeout or application_name keeps it. Neither value is a secret.
-  auto timeout = std::max<long long>(2, database.connect_timeout.seconds().count());
-  ::setenv("PGCONNECT_TIMEOUT", std::to_string(timeout).c_str(), 1);
-  ::setenv("PGAPPNAME", "retentiond", 0);
+  // Set once, by the first connection, which the daemon makes before it starts any thread:
+  // setenv while another thread's libpq reads the environment would be a data race. A new
+  // connect_timeout therefore takes a restart, like every database.* setting.
+  static std::once_flag environment;
+  std::call_once(environment, [&] {
+    auto timeout = std::max<long long>(2, database.connect_timeout.seconds().count());
+    ::setenv("PGCONNECT_TIMEOUT", std::to_string(timeout).c_str(), 1);
+    ::setenv("PGAPPNAME", "retentiond", 0);
+  });
 
   std::unique_ptr<pqxx::connection> connection;
   try {
@@ -59,6 +67,15 @@ std::unique_ptr<pqxx::connection> connect(const Config::Database& database) {
     std::string where = database.url.empty() ? "(libpq defaults)" : redact_url(database.url);
     throw database_error("cannot connect to database " + where + ": " + first_line(scrub_secret(e.what(), database.url)));
   }
+  // libpqxx 6 silently reconnects a broken connection on its next use. A new session would
+  // lack what this one set up (a dry run's READ ONLY, a run's advisory lock, its
+  // application_name): a lost connection must surface as an error instead.
+  // Deprecated because libpqxx 7 drops reactivation altogether; in 6.4 it is still on by
+  // default, and this is the only way to turn it off.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  connection->inhibit_reactivation(true);
+#pragma GCC diagnostic pop
   try {
     pqxx::nontransaction session(*connection);
     session.exec("SET statement_timeout = " + milliseconds(database.statement_timeout));

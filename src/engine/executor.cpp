@@ -222,12 +222,20 @@ JobOutcome Executor::delete_rows(const Action& action, std::int64_t job_id) {
   std::int64_t total = 0;
   for (int batch = 1;; ++batch) {
     std::int64_t deleted = 0;
-    {
+    try {
       pqxx::work tx(connection_);
       set_lock_timeout(tx, dialect_, action);
       deleted = static_cast<std::int64_t>(
           tx.exec_params(action.sql.front(), action.params.at(0), std::stoll(action.params.at(1))).affected_rows());
       tx.commit();
+    } catch (const pqxx::broken_connection&) {
+      throw;
+    } catch (const std::exception& e) {
+      if (total == 0) throw;
+      // The batches before this one are committed: the outcome keeps their count.
+      JobOutcome outcome = failure(job_id, action, e);
+      outcome.rows = total;
+      return outcome;
     }
     total += deleted;
     // Each batch is committed: an interruption loses at most the batch in flight, and the

@@ -141,3 +141,50 @@ TEST_CASE("scheduler: jitter delays each slot by at most the jitter, determinist
     CHECK(due == b.entries().at(id).next_due);
   }
 }
+
+TEST_CASE("scheduler: next_due leaves out policies that could not start: running, or their table busy") {
+  Scheduler s = hourly();
+  s.update({policy("a1", "t1"), policy("a2", "t1")}, {}, at(9));
+  REQUIRE(ids(s.start_due(at(9), 5)) == std::vector<std::string>{"a1"});
+  // a2 is due but t1 is busy: nothing to wake up for until a1 ends (the daemon would spin).
+  CHECK(s.next_due() == std::nullopt);
+  s.finished("a1", at(9, 1));
+  CHECK(s.next_due() == at(9));  // a2, overdue
+}
+
+TEST_CASE("scheduler: a policy removed while it runs keeps its table busy until the run ends") {
+  Scheduler s = hourly();
+  s.update({policy("old", "t1")}, {}, at(9));
+  REQUIRE(s.start_due(at(9), 5).size() == 1);
+  s.update({policy("new", "t1")}, {}, at(9, 1));  // "old" removed, "new" on the same table
+  CHECK(s.start_due(at(9, 1), 5).empty());
+  s.update({policy("old", "t1"), policy("new", "t1")}, {}, at(9, 2));  // re-enabled meanwhile
+  CHECK(s.start_due(at(9, 2), 5).empty());
+  s.finished("old", at(9, 3));
+  CHECK(ids(s.start_due(at(9, 3), 5)).size() == 1);
+}
+
+TEST_CASE("scheduler: a new leader forgets what it planned while following and takes the stored last runs") {
+  Scheduler s = hourly();
+  s.update({policy("a", "t1")}, {}, at(9));  // following: never run, so due at once
+  s.forget_idle();
+  // Meanwhile the old leader ran it at 09:30.
+  s.update({policy("a", "t1")}, {{"a", at(9, 30)}}, at(9, 40));
+  CHECK(s.entries().at("a").next_due == at(10));
+  CHECK(s.start_due(at(9, 40), 5).empty());
+}
+
+TEST_CASE(
+    "scheduler: reconfigure changes the default for policies without a schedule, running ones stay running") {
+  Scheduler s = hourly();
+  s.update({policy("default", "t1"), policy("own", "t2", "@daily"), policy("busy", "t3")}, {}, at(9));
+  REQUIRE(s.start_due(at(9), 5).size() == 3);
+  s.finished("default", at(9, 1));
+  s.finished("own", at(9, 1));
+  s.reconfigure(Schedule::parse("*/10 * * * *"), 0s);
+  s.update({policy("default", "t1"), policy("own", "t2", "@daily"), policy("busy", "t3")},
+           {{"default", at(9)}, {"own", at(9)}, {"busy", at(9)}}, at(9, 2));
+  CHECK(s.entries().at("default").next_due == at(9, 10));
+  CHECK(s.entries().at("own").next_due == at(24));
+  CHECK(s.entries().at("busy").running);
+}

@@ -25,6 +25,8 @@ class Scheduler {
     Schedule schedule;
     TimePoint next_due{};
     bool running = false;
+    /// Removed or disabled while running: kept (its table stays busy) until the run ends.
+    bool retired = false;
   };
 
   /// `default_schedule` serves policies without one; each due time gets a random delay in
@@ -47,8 +49,18 @@ class Scheduler {
   /// (removed while running) are ignored.
   void finished(const std::string& id, TimePoint now);
 
-  /// The earliest due time of an idle policy, if any.
+  /// The earliest due time of an idle policy whose table is free, if any: when start_due can
+  /// next return something without a run finishing first.
   [[nodiscard]] std::optional<TimePoint> next_due() const;
+
+  /// New defaults (SIGHUP). Running entries stay running; policies on the default schedule
+  /// get their due time from the next update().
+  void reconfigure(const Schedule& default_schedule, std::chrono::seconds jitter);
+
+  /// Forgets the due times of idle policies, so that the next update() takes them from the
+  /// stored last runs: a daemon that just became leader continues from what the old leader
+  /// did, rather than from what it planned while following.
+  void forget_idle();
   [[nodiscard]] std::size_t running() const;
   [[nodiscard]] const std::map<std::string, Entry>& entries() const { return entries_; }
 
