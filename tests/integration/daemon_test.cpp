@@ -95,11 +95,14 @@ TEST_CASE(
     std::this_thread::sleep_for(100ms);
   }
   REQUIRE_MESSAGE(dropped.size() == expires.size(), d->err());
+  long long latest = 0;
   for (const auto& [name, when] : dropped) {
     const auto late = std::chrono::duration_cast<std::chrono::milliseconds>(when - expires[name]).count();
+    latest = std::max(latest, static_cast<long long>(late));
     CHECK_MESSAGE(late <= 3000, name << " dropped " << late << " ms after it expired");
     CHECK_MESSAGE(late >= -1000, name << " dropped " << -late << " ms before it expired");
   }
+  MESSAGE("latest drop " << latest << " ms after expiry");
   CHECK(f.pg.scalar("SELECT count(*) FROM retention.jobs_log WHERE status = 'succeeded'") == "6");
   CHECK(f.pg.scalar("SELECT last_status FROM retention.policy_state WHERE policy_id = 'ticks'") ==
         "succeeded");
@@ -115,6 +118,7 @@ TEST_CASE(
   }
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - edited).count();
   CHECK_MESSAGE(seen, d->err());
+  MESSAGE("the edit reached the daemon after " << took << " ms");
   CHECK_MESSAGE(took <= 1000, "the edit took " << took << " ms to reach the daemon");
 
   d->send_signal(SIGTERM);
@@ -290,6 +294,7 @@ TEST_CASE(
   leader->send_signal(SIGKILL);
   REQUIRE_MESSAGE(follower->wait_for_output("leader.acquired", 8s), follower->err());
   const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - killed).count();
+  MESSAGE("the follower took over " << took << " ms after kill -9 of the leader (lease_ttl 3 s)");
   CHECK_MESSAGE(took <= 3000 + 2000, "the follower took over after " << took << " ms");
 
   // Carries on: until 30 s in, every partition that expired meanwhile goes.
