@@ -132,6 +132,7 @@ std::span<const Command> commands() {
       {"run", "the daemon; run --once [--dry-run]: plan and apply every selected policy now", run_run_command},
       {"status", "who leads; per policy: last run, next run, pending actions", run_status_command},
       {"jobs", "the jobs_log: what ran, when, and how it ended", run_jobs_command},
+      {"check", "what retention needs: connection, schema, privileges, tablespaces, repositories", run_check_command},
       {"config", "config print: the effective configuration, secrets redacted", run_config_command},
       {"restore", "restore MANIFEST [--into TABLE]: bring an archived partition back",
        run_restore_command},

@@ -24,6 +24,7 @@ ExitCode run_config_command(Context& context);
 ExitCode run_run_command(Context& context);
 ExitCode run_jobs_command(Context& context);
 ExitCode run_status_command(Context& context);
+ExitCode run_check_command(Context& context);
 ExitCode run_restore_command(Context& context);
 
 }  // namespace retentiond
