@@ -1,5 +1,7 @@
 #include "retentiond/archive/manifest.hpp"
 
+#include "retentiond/core/time.hpp"
+
 #include <cstdio>
 #include <fstream>
 #include <limits>
@@ -20,7 +22,7 @@ ordered_json name_json(const QualifiedName& name) {
 }
 
 ordered_json instant_json(const std::optional<std::chrono::sys_seconds>& t) {
-  return t ? ordered_json(format_utc(*t)) : ordered_json(nullptr);
+  return t ? ordered_json(format_instant(*t)) : ordered_json(nullptr);
 }
 
 // Reads fields out of the parsed document; every complaint is one line naming the field by its
@@ -107,20 +109,8 @@ std::string hex_byte(unsigned char c) {
 
 }  // namespace
 
-std::string format_utc(std::chrono::sys_seconds t) {
-  const auto day = std::chrono::floor<std::chrono::days>(t);
-  const std::chrono::year_month_day ymd(day);
-  const std::chrono::hh_mm_ss time(t - day);
-  char text[48];
-  std::snprintf(text, sizeof text, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                static_cast<int>(time.hours().count()), static_cast<int>(time.minutes().count()),
-                static_cast<int>(time.seconds().count()));
-  return text;
-}
-
 std::optional<std::chrono::sys_seconds> parse_utc(std::string_view text) {
-  // Exactly YYYY-MM-DDTHH:MM:SSZ, the form format_utc writes.
+  // Exactly YYYY-MM-DDTHH:MM:SSZ, the form format_instant writes.
   if (text.size() != 20 || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' ||
       text[16] != ':' || text[19] != 'Z') {
     return std::nullopt;
@@ -165,7 +155,7 @@ std::string manifest_to_json(const Manifest& m) {
       {"sha256", m.sha256},
       {"compression", std::string(compression_name(m.compression))},
       {"data_file", m.data_file},
-      {"created_at", format_utc(m.created_at)},
+      {"created_at", format_instant(m.created_at)},
   };
   return document.dump(2) + "\n";
 }

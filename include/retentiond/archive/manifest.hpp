@@ -64,8 +64,8 @@ struct Manifest {
 /// Writes the manifest crash-safely (temporary file, fsync, rename, fsync of the directory).
 void write_manifest(const std::filesystem::path& path, const Manifest& manifest);
 
-/// `2024-01-02T00:00:00Z`, and back (strictly that form; nullopt otherwise).
-[[nodiscard]] std::string format_utc(std::chrono::sys_seconds t);
+/// `2024-01-02T00:00:00Z` (what format_instant writes) back to an instant; strictly that form,
+/// nullopt otherwise.
 [[nodiscard]] std::optional<std::chrono::sys_seconds> parse_utc(std::string_view text);
 
 /// An identifier as a file name: `%`, `/` and control characters percent-encoded (`%2F`), and a
