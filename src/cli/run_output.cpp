@@ -9,10 +9,6 @@
 namespace retentiond {
 namespace {
 
-std::string target_of(const Action& action) {
-  return action.partition ? action.partition->display() : action.table.display();
-}
-
 std::string json_quoted(std::string_view text) {
   std::string out;
   append_json_string(out, text);

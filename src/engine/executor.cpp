@@ -19,10 +19,6 @@ void set_lock_timeout(pqxx::transaction_base& tx, const Dialect& dialect, const 
   if (action.lock_timeout.count() > 0) tx.exec0(dialect.set_lock_timeout(action.lock_timeout));
 }
 
-std::string where(const Action& action) {
-  return action.partition ? action.partition->display() : action.table.display();
-}
-
 }  // namespace
 
 Executor::Executor(pqxx::connection& connection, const Config& config, const Dialect& dialect, JobsLog& jobs,
@@ -34,12 +30,12 @@ JobOutcome Executor::failure(std::int64_t job_id, const Action& action, const st
   // 57014: query_canceled, which is how the daemon stops a statement past shutdown_timeout.
   if (stopping() && sql != nullptr && sql->sqlstate() == "57014") {
     spdlog::warn("job.abandoned policy={} action={} target={}: cancelled at shutdown", action.policy_id,
-                 action.action, where(action));
+                 action.action, target_of(action));
     return {.id = job_id, .status = "abandoned", .rows = std::nullopt, .bytes = std::nullopt,
             .error = "cancelled at shutdown (scheduler.shutdown_timeout)"};
   }
   spdlog::error("job.failed policy={} action={} target={} error=\"{}\"", action.policy_id, action.action,
-                where(action), first_line(error.what()));
+                target_of(action), first_line(error.what()));
   return failed(job_id, first_line(error.what()));
 }
 
@@ -106,7 +102,7 @@ std::size_t Executor::drop_group(const std::vector<Action>& actions, std::size_t
     jobs_.finish(tx, outcomes);
     tx.commit();
     spdlog::info("job.succeeded policy={} action=drop partitions={} first={} last={}", group.front()->policy_id,
-                 group.size(), where(*group.front()), where(*group.back()));
+                 group.size(), target_of(*group.front()), target_of(*group.back()));
   } catch (const pqxx::broken_connection&) {
     throw;
   } catch (const std::exception& e) {
@@ -163,7 +159,7 @@ JobOutcome Executor::run_single(const Action& action, std::int64_t job_id) {
         const auto& repository = config_.snapshot.repositories.at(action.target);
         const SnapshotOutcome done = snapshot_partition(config_.database, action, repository);
         spdlog::info("job.succeeded policy={} action=snapshot partition={} rows={} bytes={} manifest={}",
-                     action.policy_id, where(action), done.rows, done.bytes, done.manifest.string());
+                     action.policy_id, target_of(action), done.rows, done.bytes, done.manifest.string());
         return {.id = job_id, .status = "succeeded", .rows = done.rows, .bytes = done.bytes, .error = std::nullopt};
       }
       case ActionKind::drop_partition:
@@ -184,7 +180,7 @@ JobOutcome Executor::in_transaction(const Action& action) {
     set_lock_timeout(tx, dialect_, action);
     for (const auto& statement : action.sql) tx.exec0(statement);
     tx.commit();
-    spdlog::info("job.succeeded policy={} action={} target={}", action.policy_id, action.action, where(action));
+    spdlog::info("job.succeeded policy={} action={} target={}", action.policy_id, action.action, target_of(action));
     return {.id = 0, .status = "succeeded", .rows = std::nullopt, .bytes = action.size_bytes, .error = std::nullopt};
   } catch (const pqxx::broken_connection&) {
     throw;
@@ -214,7 +210,7 @@ JobOutcome Executor::detach(const Action& action) {
     for (std::size_t i = 1; i < action.sql.size(); ++i) tx.exec0(action.sql[i]);
     tx.commit();
   }
-  spdlog::info("job.succeeded policy={} action={} target={}", action.policy_id, action.action, where(action));
+  spdlog::info("job.succeeded policy={} action={} target={}", action.policy_id, action.action, target_of(action));
   return {.id = 0, .status = "succeeded", .rows = std::nullopt, .bytes = action.size_bytes, .error = std::nullopt};
 }
 

@@ -46,6 +46,11 @@ struct Action {
   std::chrono::milliseconds lock_timeout{0};    ///< 0: database default
 };
 
+/// What an action works on, for people: its partition, or its table for a plain-table delete.
+[[nodiscard]] inline std::string target_of(const Action& action) {
+  return action.partition ? action.partition->display() : action.table.display();
+}
+
 /// A partition the planner looked at and left alone, and why (not expired, default partition,
 /// unbounded, already in the target tablespace). Shown by dry runs and -o json.
 struct Skip {
