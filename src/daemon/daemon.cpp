@@ -18,6 +18,8 @@
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
+#include "retentiond/core/logging.hpp"
+#include "retentiond/core/time.hpp"
 #include "retentiond/daemon/coordination.hpp"
 #include "retentiond/daemon/scheduler.hpp"
 #include "retentiond/db/connection.hpp"
@@ -32,7 +34,15 @@ namespace retentiond {
 namespace {
 
 using Clock = std::chrono::system_clock;
+using spdlog::level::debug;
+using spdlog::level::err;
+using spdlog::level::info;
+using spdlog::level::warn;
 using std::chrono::milliseconds;
+
+double elapsed_ms(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - since).count();
+}
 
 std::chrono::sys_seconds seconds_now() { return std::chrono::floor<std::chrono::seconds>(Clock::now()); }
 
@@ -157,7 +167,7 @@ void Daemon::connect_control() {
     pqxx::nontransaction(*control_).exec("SET application_name = " +
                                          control_->quote("retentiond " + instance_ + " control"));
     listener_ = std::make_unique<PolicyListener>(*control_, config_.database.schema, policies_changed_);
-    if (down_logged_) spdlog::info("database.reconnected: the database is reachable again");
+    if (down_logged_) log_event(info, LogEvent::database_reconnected, {}, "the database is reachable again");
     down_logged_ = false;
     backoff_ = milliseconds(1000);
     policies_changed_ = true;
@@ -165,8 +175,8 @@ void Daemon::connect_control() {
     if (!ready_sent_) {
       sd_notify(0, "READY=1");
       ready_sent_ = true;
-      spdlog::info("daemon.ready instance={} schema={} ha={}", instance_, config_.database.schema,
-                   config_.ha.enabled ? "on" : "off");
+      log_event(info, LogEvent::daemon_ready,
+                {{"instance", instance_}, {"schema", config_.database.schema}, {"ha", config_.ha.enabled}});
     }
   } catch (const std::exception& e) {
     lose_control(e);
@@ -176,12 +186,12 @@ void Daemon::connect_control() {
 void Daemon::lose_control(const std::exception& e) {
   listener_.reset();
   control_.reset();
-  if (leading_) spdlog::warn("leader.lost instance={}: no database connection", instance_);
+  if (leading_) log_event(warn, LogEvent::leader_lost, {{"instance", instance_}}, "no database connection");
   leading_ = false;
   if (!down_logged_) {
     // Once per outage, not once per retry: a night of outage is one line, and its end another.
-    spdlog::error("database.unreachable error=\"{}\": retrying with backoff up to 10 s",
-                  first_line(e.what()));
+    log_event(err, LogEvent::database_unreachable, {{"error", first_line(e.what())}},
+              "retrying every few seconds");
     notify("database unreachable, retrying");
     down_logged_ = true;
   }
@@ -208,12 +218,12 @@ void Daemon::tick() {
                                      .acquire_or_renew(*control_);
       if (leading_ != was) {
         if (leading_) {
-          spdlog::info("leader.acquired instance={}", instance_);
+          log_event(info, LogEvent::leader_acquired, {{"instance", instance_}});
           // What this daemon planned while following is stale: take the last runs as stored.
           scheduler_->forget_idle();
           policies_changed_ = true;
         } else {
-          spdlog::info("leader.lost instance={}: another daemon leads", instance_);
+          log_event(info, LogEvent::leader_lost, {{"instance", instance_}}, "another daemon leads");
         }
         notify(leading_ ? "leading" : "following");
       }
@@ -229,11 +239,11 @@ void Daemon::tick() {
       const auto policies = PolicyStore(*control_, config_.database.schema).list();
       const auto last = PolicyStateStore(config_.database.schema).last_started(*control_);
       for (const auto& id : scheduler_->update(policies, last, seconds_now())) {
-        spdlog::error("policy.invalid_schedule policy={}: its schedule does not parse; it will not run", id);
+        log_event(err, LogEvent::policy_invalid_schedule, {{"policy", id}},
+                  "its schedule does not parse; it will not run");
       }
-      spdlog::log(notified ? spdlog::level::info : spdlog::level::debug,
-                  "policies.reloaded reason={} scheduled={}", notified ? "change" : "poll",
-                  scheduler_->entries().size());
+      log_event(notified ? info : debug, LogEvent::policies_reloaded,
+                {{"reason", notified ? "change" : "poll"}, {"scheduled", scheduler_->entries().size()}});
     }
     if (orphans_pending_ && workers_.empty()) {
       // Rows this process left `running` when an outage cut its runs off.
@@ -255,7 +265,7 @@ void Daemon::tick() {
     lose_control(e);
   } catch (const std::exception& e) {
     // A query of the loop itself failed (a lock, a hand-edited row): log it and carry on.
-    spdlog::error("daemon.error error=\"{}\"", first_line(e.what()));
+    log_event(err, LogEvent::daemon_error, {{"error", first_line(e.what())}});
     if (!control_ || !control_->is_open()) lose_control(e);
   }
 }
@@ -263,7 +273,13 @@ void Daemon::tick() {
 void Daemon::start(const Policy& policy) {
   // No database work here: the scheduler has marked the policy running, and only a finished
   // worker unmarks it, so nothing may fail between the two.
-  spdlog::info("policy.starting policy={} table={}", policy.id, policy.table.display());
+  const auto due = scheduler_->entries().at(policy.id).next_due;
+  const auto late = std::chrono::duration_cast<milliseconds>(Clock::now() - due);
+  log_event(info, LogEvent::policy_starting,
+            {{"policy", policy.id},
+             {"table", policy.table.display()},
+             {"due", format_instant(due)},
+             {"late_ms", std::max<std::int64_t>(0, late.count())}});
   Worker& worker = workers_.emplace_back();
   worker.policy_id = policy.id;
   try {
@@ -273,13 +289,14 @@ void Daemon::start(const Policy& policy) {
   } catch (const std::system_error& e) {
     workers_.pop_back();
     scheduler_->finished(policy.id, seconds_now());
-    spdlog::error("policy.not_started policy={} error=\"{}\"", policy.id, e.what());
+    log_event(err, LogEvent::policy_not_started, {{"policy", policy.id}, {"error", e.what()}});
   }
 }
 
 void Daemon::work(Worker& worker, std::shared_ptr<const Config> config_ptr, Policy policy,
                   std::chrono::sys_seconds now) {
   const Config& config = *config_ptr;
+  const auto started = std::chrono::steady_clock::now();
   Completion done{.policy_id = policy.id, .status = "succeeded", .error = std::nullopt};
   try {
     auto connection = connect(config.database);
@@ -306,16 +323,23 @@ void Daemon::work(Worker& worker, std::shared_ptr<const Config> config_ptr, Poli
       const RunSummary summary = run_once(*connection, config, *dialect, request, outcome);
       done.error = outcome.error;
       done.status = outcome.abandoned ? "abandoned" : summary.any_failed() ? "failed" : "succeeded";
-      spdlog::info("policy.finished policy={} status={} planned={} succeeded={} failed={} skipped={}",
-                   policy.id, done.status, summary.planned, summary.succeeded, summary.failed,
-                   summary.skipped);
+      log_event(info, LogEvent::policy_finished,
+                {{"policy", policy.id},
+                 {"status", done.status},
+                 {"table", policy.table.display()},
+                 {"planned", summary.planned},
+                 {"succeeded", summary.succeeded},
+                 {"failed", summary.failed},
+                 {"skipped", summary.skipped},
+                 {"duration_ms", elapsed_ms(started)}});
     }
     worker.backend_pid = 0;  // before the session ends: a cancel must never reach a reused pid
   } catch (const std::exception& e) {
     worker.backend_pid = 0;
     done.status = "failed";
     done.error = first_line(e.what());
-    spdlog::error("policy.failed policy={} error=\"{}\"", policy.id, *done.error);
+    log_event(err, LogEvent::policy_failed,
+              {{"policy", policy.id}, {"table", policy.table.display()}, {"error", *done.error}});
   }
   {
     std::lock_guard lock(completions_mutex_);
@@ -348,7 +372,8 @@ void Daemon::reap() {
       PolicyStateStore(config_.database.schema)
           .finished(*control_, c.policy_id, c.status, c.error, entry->second.next_due);
     } catch (const std::exception& e) {
-      spdlog::warn("policy_state.not_recorded policy={} error=\"{}\"", c.policy_id, first_line(e.what()));
+      log_event(warn, LogEvent::policy_state_not_recorded,
+                {{"policy", c.policy_id}, {"error", first_line(e.what())}});
     }
   }
 }
@@ -380,8 +405,8 @@ void Daemon::reload() {
     }
     if (fresh.database.url != config_.database.url || fresh.database.schema != config_.database.schema ||
         fresh.ha.enabled != config_.ha.enabled) {
-      spdlog::warn(
-          "config.restart_needed: database.url, database.schema and ha.enabled change only on restart");
+      log_event(warn, LogEvent::config_restart_needed, {},
+                "database.url, database.schema and ha.enabled change only on restart");
     }
     // What the running daemon cannot change keeps its old value; the rest applies now.
     Config applied = fresh;
@@ -395,10 +420,10 @@ void Daemon::reload() {
           std::chrono::duration_cast<std::chrono::seconds>(config_.scheduler.jitter.seconds()));
       policies_changed_ = true;
     }
-    spdlog::info("config.reloaded changed=[{}]", fmt::join(changed, ", "));
+    log_event(info, LogEvent::config_reloaded, {{"changed", fmt::format("[{}]", fmt::join(changed, ","))}});
   } catch (const std::exception& e) {
-    spdlog::error("config.reload_failed error=\"{}\": keeping the running configuration",
-                  first_line(e.what()));
+    log_event(err, LogEvent::config_reload_failed, {{"error", first_line(e.what())}},
+              "keeping the running configuration");
   }
 }
 
@@ -406,8 +431,11 @@ void Daemon::begin_shutdown(const char* signal_name) {
   if (stop_) return;
   stop_ = true;
   stop_deadline_ = Clock::now() + to_ms(config_.scheduler.shutdown_timeout);
-  spdlog::info("daemon.stopping signal={} running={}: no new work; running actions get {} ms", signal_name,
-               workers_.size(), to_ms(config_.scheduler.shutdown_timeout).count());
+  log_event(info, LogEvent::daemon_stopping,
+            {{"signal", signal_name},
+             {"running", workers_.size()},
+             {"shutdown_timeout_ms", to_ms(config_.scheduler.shutdown_timeout).count()}},
+            "no new work; running actions may finish");
   sd_notify(0, "STOPPING=1");
 }
 
@@ -418,14 +446,15 @@ void Daemon::cancel_workers() {
     const int pid = worker.backend_pid;
     if (pid == 0 || worker.done || !control_) continue;
     if (!worker.cancel_logged) {
-      spdlog::warn("job.cancelling policy={}: shutdown_timeout passed", worker.policy_id);
+      log_event(warn, LogEvent::job_cancelling, {{"policy", worker.policy_id}}, "shutdown_timeout passed");
       worker.cancel_logged = true;
     }
     try {
       pqxx::nontransaction tx(*control_);
       tx.exec_params("SELECT pg_cancel_backend($1)", pid);
     } catch (const std::exception& e) {
-      spdlog::error("job.cancel_failed policy={} error=\"{}\"", worker.policy_id, first_line(e.what()));
+      log_event(err, LogEvent::job_cancel_failed,
+                {{"policy", worker.policy_id}, {"error", first_line(e.what())}});
     }
   }
 }
@@ -440,9 +469,12 @@ void Daemon::abandon_own_rows(const char* why) {
                            " WHERE status = 'running' AND instance = $1",
                        instance_, std::string(why));
     tx.commit();
-    if (result.affected_rows() > 0) spdlog::warn("jobs.abandoned count={}: {}", result.affected_rows(), why);
+    if (result.affected_rows() > 0) {
+      log_event(warn, LogEvent::jobs_abandoned, {{"count", result.affected_rows()}, {"instance", instance_}},
+                why);
+    }
   } catch (const std::exception& e) {
-    spdlog::error("jobs.abandon_failed error=\"{}\"", first_line(e.what()));
+    log_event(err, LogEvent::jobs_abandon_failed, {{"error", first_line(e.what())}});
   }
 }
 
@@ -482,8 +514,10 @@ ExitCode Daemon::run() {
   scheduler_ = make_scheduler();
   std::uint64_t usec = 0;
   if (sd_watchdog_enabled(0, &usec) > 0) watchdog_interval_ = milliseconds(usec / 2000);
-  spdlog::info("daemon.starting instance={} max_concurrent_jobs={} default_schedule=\"{}\"", instance_,
-               config_.scheduler.max_concurrent_jobs, config_.scheduler.default_schedule);
+  log_event(info, LogEvent::daemon_starting,
+            {{"instance", instance_},
+             {"max_concurrent_jobs", config_.scheduler.max_concurrent_jobs},
+             {"default_schedule", config_.scheduler.default_schedule}});
 
   for (;;) {
     tick();
@@ -494,8 +528,8 @@ ExitCode Daemon::run() {
       if (Clock::now() >= stop_deadline_ + milliseconds(10'000)) {
         // A worker that even a cancel cannot stop (a dead network, a snapshot's own session):
         // do not wait for systemd's SIGKILL; record what is known and leave.
-        spdlog::error("daemon.stop_forced running={}: workers did not stop 10 s after the cancel",
-                      workers_.size());
+        log_event(err, LogEvent::daemon_stop_forced, {{"running", workers_.size()}},
+                  "workers did not stop 10 s after the cancel");
         abandon_own_rows("the daemon stopped before the action finished");
         if (control_ && leading_ && config_.ha.enabled) {
           try {
@@ -536,14 +570,14 @@ ExitCode Daemon::run() {
   if (control_ && leading_ && config_.ha.enabled) {
     try {
       LeaderLease(config_.database.schema, instance_, to_ms(config_.ha.lease_ttl)).release(*control_);
-      spdlog::info("leader.released instance={}", instance_);
+      log_event(info, LogEvent::leader_released, {{"instance", instance_}});
     } catch (const std::exception& e) {
-      spdlog::warn("leader.release_failed error=\"{}\"", first_line(e.what()));
+      log_event(warn, LogEvent::leader_release_failed, {{"error", first_line(e.what())}});
     }
   }
   ::close(signal_fd);
   ::close(wake_fd_);
-  spdlog::info("daemon.stopped instance={}", instance_);
+  log_event(info, LogEvent::daemon_stopped, {{"instance", instance_}});
   return ExitCode::ok;
 }
 

@@ -1,15 +1,21 @@
 #include "retentiond/engine/executor.hpp"
 
 #include <algorithm>
+#include <chrono>
 
-#include <spdlog/spdlog.h>
 #include <pqxx/pqxx>
+#include <spdlog/spdlog.h>
 
+#include "retentiond/core/logging.hpp"
 #include "retentiond/db/connection.hpp"
 #include "retentiond/engine/snapshot.hpp"
 
 namespace retentiond {
 namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
 
 JobOutcome failed(std::int64_t id, const std::string& error) {
   return {.id = id, .status = "failed", .rows = std::nullopt, .bytes = std::nullopt, .error = error};
@@ -25,21 +31,47 @@ Executor::Executor(pqxx::connection& connection, const Config& config, const Dia
                    const std::atomic<bool>* stop)
     : connection_(connection), config_(config), dialect_(dialect), jobs_(jobs), stop_(stop) {}
 
-JobOutcome Executor::failure(std::int64_t job_id, const Action& action, const std::exception& error) const {
+JobOutcome Executor::failure(std::int64_t job_id, const std::exception& error) const {
   const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error);
   // 57014: query_canceled, which is how the daemon stops a statement past shutdown_timeout.
   if (stopping() && sql != nullptr && sql->sqlstate() == "57014") {
-    spdlog::warn("job.abandoned policy={} action={} target={}: cancelled at shutdown", action.policy_id,
-                 action.action, target_of(action));
-    return {.id = job_id, .status = "abandoned", .rows = std::nullopt, .bytes = std::nullopt,
+    return {.id = job_id,
+            .status = "abandoned",
+            .rows = std::nullopt,
+            .bytes = std::nullopt,
             .error = "cancelled at shutdown (scheduler.shutdown_timeout)"};
   }
-  spdlog::error("job.failed policy={} action={} target={} error=\"{}\"", action.policy_id, action.action,
-                target_of(action), first_line(error.what()));
   return failed(job_id, first_line(error.what()));
 }
 
-std::vector<ActionResult> Executor::execute(const PolicyPlan& plan) {
+void Executor::record(std::vector<ActionResult>& results, ActionResult result) {
+  const Action& action = *result.action;
+  const JobOutcome& outcome = result.outcome;
+  const std::string table = action.table.display();
+  const std::string partition = action.partition ? action.partition->display() : std::string();
+  std::vector<LogField> fields{{"policy", action.policy_id}, {"action", action.action}, {"table", table}};
+  if (action.partition) fields.emplace_back("partition", partition);
+  fields.emplace_back("job_id", outcome.id);
+  fields.emplace_back("status", outcome.status);
+  if (outcome.status != "skipped") fields.emplace_back("duration_ms", result.seconds * 1000);
+  if (outcome.rows) fields.emplace_back("rows", *outcome.rows);
+  if (outcome.bytes) fields.emplace_back("bytes", *outcome.bytes);
+  if (outcome.error) fields.emplace_back("error", *outcome.error);
+  if (outcome.status == "succeeded") {
+    log_event(spdlog::level::info, LogEvent::job_succeeded, fields);
+  } else if (outcome.status == "failed") {
+    log_event(spdlog::level::err, LogEvent::job_failed, fields);
+  } else if (outcome.status == "abandoned") {
+    log_event(spdlog::level::warn, LogEvent::job_abandoned, fields);
+  } else {
+    log_event(spdlog::level::debug, LogEvent::job_skipped, fields);
+  }
+  if (observer_ != nullptr) observer_->action_finished(result);
+  results.push_back(std::move(result));
+}
+
+std::vector<ActionResult> Executor::execute(const PolicyPlan& plan, RunObserver* observer) {
+  observer_ = observer;
   std::vector<ActionResult> results;
   const auto& actions = plan.actions;
   std::size_t next = 0;
@@ -51,10 +83,11 @@ std::vector<ActionResult> Executor::execute(const PolicyPlan& plan) {
     } else {
       const Action& action = actions[next++];
       const auto id = jobs_.start({&action}).front();
+      const auto began = std::chrono::steady_clock::now();
       JobOutcome outcome = run_single(action, id);
       outcome.id = id;
       jobs_.finish({outcome});
-      results.push_back({&action, outcome});
+      record(results, {&action, outcome, seconds_since(began)});
     }
     stopped = std::any_of(results.begin() + static_cast<std::ptrdiff_t>(before), results.end(),
                           [](const ActionResult& r) { return r.outcome.status != "succeeded"; });
@@ -66,12 +99,15 @@ std::vector<ActionResult> Executor::execute(const PolicyPlan& plan) {
     const auto ids = jobs_.start(rest);
     std::vector<JobOutcome> outcomes;
     for (std::size_t i = 0; i < rest.size(); ++i) {
-      outcomes.push_back({.id = ids[i], .status = "skipped", .rows = std::nullopt, .bytes = std::nullopt,
+      outcomes.push_back({.id = ids[i],
+                          .status = "skipped",
+                          .rows = std::nullopt,
+                          .bytes = std::nullopt,
                           .error = stopping() ? "not attempted: the daemon is shutting down"
                                               : "not attempted: an earlier action of this policy failed"});
-      results.push_back({rest[i], outcomes.back()});
     }
     jobs_.finish(outcomes);
+    for (std::size_t i = 0; i < rest.size(); ++i) record(results, {rest[i], outcomes[i], 0});
   }
   return results;
 }
@@ -87,6 +123,9 @@ std::size_t Executor::drop_group(const std::vector<Action>& actions, std::size_t
     partitions.push_back(*action.partition);
   }
   const auto ids = jobs_.start(group);
+  const auto began = std::chrono::steady_clock::now();
+  // The drops of one transaction share its time: each partition's share is what it cost.
+  const auto share = [&] { return seconds_since(began) / static_cast<double>(group.size()); };
   std::vector<JobOutcome> outcomes;
   try {
     pqxx::work tx(connection_);
@@ -95,14 +134,15 @@ std::size_t Executor::drop_group(const std::vector<Action>& actions, std::size_t
     // is redone one partition at a time below, so the audit names the partition at fault.
     tx.exec0(dialect_.drop_tables(partitions));
     for (std::size_t i = 0; i < group.size(); ++i) {
-      outcomes.push_back({.id = ids[i], .status = "succeeded", .rows = std::nullopt, .bytes = group[i]->size_bytes,
+      outcomes.push_back({.id = ids[i],
+                          .status = "succeeded",
+                          .rows = std::nullopt,
+                          .bytes = group[i]->size_bytes,
                           .error = std::nullopt});
     }
     // The outcome commits with the drops: "succeeded" is true exactly when they are gone.
     jobs_.finish(tx, outcomes);
     tx.commit();
-    spdlog::info("job.succeeded policy={} action=drop partitions={} first={} last={}", group.front()->policy_id,
-                 group.size(), target_of(*group.front()), target_of(*group.back()));
   } catch (const pqxx::broken_connection&) {
     throw;
   } catch (const std::exception& e) {
@@ -110,41 +150,51 @@ std::size_t Executor::drop_group(const std::vector<Action>& actions, std::size_t
       // Cancelled at shutdown (or failed meanwhile): nothing of the group happened, and no
       // new work starts now.
       outcomes.clear();
-      for (std::size_t i = 0; i < group.size(); ++i) {
-        outcomes.push_back(failure(ids[i], *group[i], e));
-        results.push_back({group[i], outcomes.back()});
-      }
+      for (std::size_t i = 0; i < group.size(); ++i) outcomes.push_back(failure(ids[i], e));
       jobs_.finish(outcomes);
+      const double each = share();
+      for (std::size_t i = 0; i < group.size(); ++i) record(results, {group[i], outcomes[i], each});
       return group.size();
     }
     // One statement failed and took the transaction with it. Redo the group one partition per
     // transaction so the audit says exactly which partition failed and the ones before it
     // are still dropped; stop there.
-    spdlog::warn("job.retrying policy={} reason=\"{}\": dropping one partition per transaction",
-                 group.front()->policy_id, first_line(e.what()));
+    log_event(spdlog::level::warn, LogEvent::job_retrying,
+              {{"policy", group.front()->policy_id},
+               {"table", group.front()->table.display()},
+               {"partitions", group.size()},
+               {"error", first_line(e.what())}},
+              "dropping one partition per transaction");
     outcomes.clear();
+    std::vector<double> seconds;
     std::size_t i = 0;
     for (; i < group.size(); ++i) {
+      const auto one = std::chrono::steady_clock::now();
       JobOutcome outcome = in_transaction(*group[i]);
       outcome.id = ids[i];
       outcomes.push_back(outcome);
+      seconds.push_back(seconds_since(one));
       if (outcome.status != "succeeded") break;
     }
     jobs_.finish(outcomes);
-    for (std::size_t k = 0; k < outcomes.size(); ++k) results.push_back({group[k], outcomes[k]});
+    for (std::size_t k = 0; k < outcomes.size(); ++k) record(results, {group[k], outcomes[k], seconds[k]});
     // Members after the failed one were not attempted.
     if (i < group.size()) {
       std::vector<JobOutcome> rest;
       for (std::size_t k = i + 1; k < group.size(); ++k) {
-        rest.push_back({.id = ids[k], .status = "skipped", .rows = std::nullopt, .bytes = std::nullopt,
+        rest.push_back({.id = ids[k],
+                        .status = "skipped",
+                        .rows = std::nullopt,
+                        .bytes = std::nullopt,
                         .error = "not attempted: an earlier action of this policy failed"});
-        results.push_back({group[k], rest.back()});
       }
       jobs_.finish(rest);
+      for (std::size_t k = i + 1; k < group.size(); ++k) record(results, {group[k], rest[k - i - 1], 0});
     }
     return group.size();
   }
-  for (std::size_t k = 0; k < group.size(); ++k) results.push_back({group[k], outcomes[k]});
+  const double each = share();
+  for (std::size_t k = 0; k < group.size(); ++k) record(results, {group[k], outcomes[k], each});
   return group.size();
 }
 
@@ -158,9 +208,11 @@ JobOutcome Executor::run_single(const Action& action, std::int64_t job_id) {
       case ActionKind::snapshot_partition: {
         const auto& repository = config_.snapshot.repositories.at(action.target);
         const SnapshotOutcome done = snapshot_partition(config_.database, action, repository);
-        spdlog::info("job.succeeded policy={} action=snapshot partition={} rows={} bytes={} manifest={}",
-                     action.policy_id, target_of(action), done.rows, done.bytes, done.manifest.string());
-        return {.id = job_id, .status = "succeeded", .rows = done.rows, .bytes = done.bytes, .error = std::nullopt};
+        return {.id = job_id,
+                .status = "succeeded",
+                .rows = done.rows,
+                .bytes = done.bytes,
+                .error = std::nullopt};
       }
       case ActionKind::drop_partition:
       case ActionKind::set_tablespace:
@@ -169,7 +221,7 @@ JobOutcome Executor::run_single(const Action& action, std::int64_t job_id) {
   } catch (const pqxx::broken_connection&) {
     throw;
   } catch (const std::exception& e) {
-    return failure(job_id, action, e);
+    return failure(job_id, e);
   }
   return failed(job_id, "unknown action");
 }
@@ -180,12 +232,15 @@ JobOutcome Executor::in_transaction(const Action& action) {
     set_lock_timeout(tx, dialect_, action);
     for (const auto& statement : action.sql) tx.exec0(statement);
     tx.commit();
-    spdlog::info("job.succeeded policy={} action={} target={}", action.policy_id, action.action, target_of(action));
-    return {.id = 0, .status = "succeeded", .rows = std::nullopt, .bytes = action.size_bytes, .error = std::nullopt};
+    return {.id = 0,
+            .status = "succeeded",
+            .rows = std::nullopt,
+            .bytes = action.size_bytes,
+            .error = std::nullopt};
   } catch (const pqxx::broken_connection&) {
     throw;
   } catch (const std::exception& e) {
-    return failure(0, action, e);
+    return failure(0, e);
   }
 }
 
@@ -210,8 +265,11 @@ JobOutcome Executor::detach(const Action& action) {
     for (std::size_t i = 1; i < action.sql.size(); ++i) tx.exec0(action.sql[i]);
     tx.commit();
   }
-  spdlog::info("job.succeeded policy={} action={} target={}", action.policy_id, action.action, target_of(action));
-  return {.id = 0, .status = "succeeded", .rows = std::nullopt, .bytes = action.size_bytes, .error = std::nullopt};
+  return {.id = 0,
+          .status = "succeeded",
+          .rows = std::nullopt,
+          .bytes = action.size_bytes,
+          .error = std::nullopt};
 }
 
 JobOutcome Executor::delete_rows(const Action& action, std::int64_t job_id) {
@@ -222,14 +280,15 @@ JobOutcome Executor::delete_rows(const Action& action, std::int64_t job_id) {
       pqxx::work tx(connection_);
       set_lock_timeout(tx, dialect_, action);
       deleted = static_cast<std::int64_t>(
-          tx.exec_params(action.sql.front(), action.params.at(0), std::stoll(action.params.at(1))).affected_rows());
+          tx.exec_params(action.sql.front(), action.params.at(0), std::stoll(action.params.at(1)))
+              .affected_rows());
       tx.commit();
     } catch (const pqxx::broken_connection&) {
       throw;
     } catch (const std::exception& e) {
       if (total == 0) throw;
       // The batches before this one are committed: the outcome keeps their count.
-      JobOutcome outcome = failure(job_id, action, e);
+      JobOutcome outcome = failure(job_id, e);
       outcome.rows = total;
       return outcome;
     }
@@ -237,22 +296,27 @@ JobOutcome Executor::delete_rows(const Action& action, std::int64_t job_id) {
     // Each batch is committed: an interruption loses at most the batch in flight, and the
     // next run carries on from where this one stopped.
     if (deleted > 0) {
-      spdlog::info("job.progress policy={} table={} batch={} rows={} total={}", action.policy_id,
-                   action.table.display(), batch, deleted, total);
+      log_event(spdlog::level::info, LogEvent::job_progress,
+                {{"policy", action.policy_id},
+                 {"table", action.table.display()},
+                 {"job_id", job_id},
+                 {"batch", batch},
+                 {"rows", deleted},
+                 {"total", total}});
       jobs_.progress(job_id, total);
     }
     if (deleted < action.batch_size) break;
     if (stopping()) {
       // Between batches is a clean place to stop: every batch so far is committed, and the
       // next run carries on from here.
-      spdlog::warn("job.abandoned policy={} action=delete_rows table={} rows={}: stopped at shutdown",
-                   action.policy_id, action.table.display(), total);
-      return {.id = job_id, .status = "abandoned", .rows = total, .bytes = std::nullopt,
-              .error = "stopped at shutdown after " + std::to_string(total) + " rows; the next run continues"};
+      return {
+          .id = job_id,
+          .status = "abandoned",
+          .rows = total,
+          .bytes = std::nullopt,
+          .error = "stopped at shutdown after " + std::to_string(total) + " rows; the next run continues"};
     }
   }
-  spdlog::info("job.succeeded policy={} action=delete_rows table={} rows={}", action.policy_id, action.table.display(),
-               total);
   return {.id = job_id, .status = "succeeded", .rows = total, .bytes = std::nullopt, .error = std::nullopt};
 }
 

@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "retentiond/core/error.hpp"
+#include "retentiond/core/logging.hpp"
 #include "retentiond/db/policy_store.hpp"
 #include "retentiond/engine/jobs_log.hpp"
 #include "retentiond/engine/planner.hpp"
@@ -16,7 +17,8 @@
 namespace retentiond {
 namespace {
 
-std::vector<Policy> select_policies(pqxx::connection& connection, const Config& config, const RunRequest& request) {
+std::vector<Policy> select_policies(pqxx::connection& connection, const Config& config,
+                                    const RunRequest& request) {
   PolicyStore store(connection, config.database.schema);
   std::vector<Policy> all = store.list(request.tags);
   if (request.policy_ids.empty()) {
@@ -27,7 +29,8 @@ std::vector<Policy> select_policies(pqxx::connection& connection, const Config& 
   for (const auto& id : request.policy_ids) {
     auto it = std::find_if(all.begin(), all.end(), [&](const Policy& p) { return p.id == id; });
     if (it == all.end()) {
-      throw usage_error("policy \"" + id + "\" not found" + (request.tags.empty() ? "" : " among the given --tags"));
+      throw usage_error("policy \"" + id + "\" not found" +
+                        (request.tags.empty() ? "" : " among the given --tags"));
     }
     if (std::none_of(selected.begin(), selected.end(), [&](const Policy& p) { return p.id == id; })) {
       selected.push_back(*it);
@@ -48,8 +51,9 @@ void drop_empty_row_deletes(pqxx::connection& connection, const Dialect& dialect
     if (!plan || plan->actions.size() != 1 || plan->actions.front().kind != ActionKind::delete_rows) continue;
     const Action& action = plan->actions.front();
     params.push_back(action.params.front());
-    sql += (sql.empty() ? "SELECT " : ", ") +
-           dialect.any_row_before(action.table, *plan->policy.partition_column, static_cast<int>(params.size()));
+    sql +=
+        (sql.empty() ? "SELECT " : ", ") +
+        dialect.any_row_before(action.table, *plan->policy.partition_column, static_cast<int>(params.size()));
     probed.push_back(&*plan);
   }
   if (probed.empty()) return;
@@ -129,7 +133,8 @@ RunSummary run_once(pqxx::connection& connection, const Config& config, const Di
   std::vector<std::optional<PolicyPlan>> early(policies.size());
   for (std::size_t i = 0; i < policies.size(); ++i) {
     const TableFacts& facts = tables[table_of[i]];
-    if (!facts.partitioned) early[i] = plan_policy(policies[i], facts, database, dialect, config, request.now);
+    if (!facts.partitioned)
+      early[i] = plan_policy(policies[i], facts, database, dialect, config, request.now);
   }
   drop_empty_row_deletes(connection, dialect, early);
 
@@ -138,15 +143,17 @@ RunSummary run_once(pqxx::connection& connection, const Config& config, const Di
   if (!request.dry_run) {
     jobs.emplace(connection, config.database.schema, new_run_id(), JobsLog::this_instance());
     if (int abandoned = jobs->abandon_orphans(); abandoned > 0) {
-      spdlog::warn("jobs.abandoned count={}: rows left running by a process that ended", abandoned);
+      log_event(spdlog::level::warn, LogEvent::jobs_abandoned, {{"count", abandoned}},
+                "rows left running by a process that ended");
     }
     executor.emplace(connection, config, dialect, *jobs, request.stop);
   }
   RunSummary summary;
   for (std::size_t i = 0; i < policies.size(); ++i) {
     const std::size_t t = table_of[i];
-    const PolicyPlan plan =
-        early[i] ? std::move(*early[i]) : plan_policy(policies[i], tables[t], database, dialect, config, request.now);
+    const PolicyPlan plan = early[i]
+                                ? std::move(*early[i])
+                                : plan_policy(policies[i], tables[t], database, dialect, config, request.now);
     early[i].reset();
     if (--uses[t] > 0) {
       forget_removed(tables[t], plan);
@@ -157,10 +164,13 @@ RunSummary run_once(pqxx::connection& connection, const Config& config, const Di
     std::vector<ActionResult> results;
     if (!request.dry_run) {
       if (plan.error) {
-        spdlog::error("policy.failed policy={} error=\"{}\"", plan.policy.id, *plan.error);
+        log_event(
+            spdlog::level::err, LogEvent::policy_failed,
+            {{"policy", plan.policy.id}, {"table", plan.policy.table.display()}, {"error", *plan.error}});
         jobs->record_policy_error(plan);
       } else {
-        results = executor->execute(plan);
+        observer.executing(plan);
+        results = executor->execute(plan, &observer);
       }
     }
     count(summary, plan, results);

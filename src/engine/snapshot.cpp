@@ -10,6 +10,7 @@
 #include "retentiond/archive/archive_reader.hpp"
 #include "retentiond/archive/archive_writer.hpp"
 #include "retentiond/archive/manifest.hpp"
+#include "retentiond/core/logging.hpp"
 #include "retentiond/db/libpq_session.hpp"
 
 namespace fs = std::filesystem;
@@ -102,8 +103,9 @@ SnapshotOutcome snapshot_partition(const Config::Database& database, const Actio
   create_directories_durably(paths.directory);
   const std::size_t stale = remove_stale_temporaries(paths.data) + remove_stale_temporaries(paths.manifest);
   if (stale > 0) {
-    spdlog::warn("snapshot.stale_removed partition={} files={}: temporary files of an interrupted snapshot",
-                 partition.display(), stale);
+    log_event(spdlog::level::warn, LogEvent::snapshot_stale_removed,
+              {{"policy", action.policy_id}, {"partition", partition.display()}, {"files", stale}},
+              "temporary files of an interrupted snapshot");
   }
 
   std::int64_t copied_rows = 0;

@@ -10,14 +10,9 @@
 #include "retentiond/dialect/dialect.hpp"
 #include "retentiond/engine/jobs_log.hpp"
 #include "retentiond/engine/plan.hpp"
+#include "retentiond/engine/run_observer.hpp"
 
 namespace retentiond {
-
-/// The result of one action of a run, for the report.
-struct ActionResult {
-  const Action* action = nullptr;
-  JobOutcome outcome;
-};
 
 /// Carries out a policy's plan for real, action by action, oldest first, recording each in
 /// jobs_log. A failing action is recorded with its reason and ends that policy's run (the later
@@ -30,7 +25,8 @@ class Executor {
   Executor(pqxx::connection& connection, const Config& config, const Dialect& dialect, JobsLog& jobs,
            const std::atomic<bool>* stop = nullptr);
 
-  std::vector<ActionResult> execute(const PolicyPlan& plan);
+  /// `observer` (may be null) sees each action's result as soon as it is recorded.
+  std::vector<ActionResult> execute(const PolicyPlan& plan, RunObserver* observer = nullptr);
 
  private:
   /// Drops a run of consecutive partitions, several per transaction; returns how many actions
@@ -41,7 +37,9 @@ class Executor {
   JobOutcome detach(const Action& action);
   JobOutcome in_transaction(const Action& action);
   /// The outcome of an action that threw: `abandoned` when shutdown cancelled it, else `failed`.
-  JobOutcome failure(std::int64_t job_id, const Action& action, const std::exception& error) const;
+  JobOutcome failure(std::int64_t job_id, const std::exception& error) const;
+  /// Appends to the results and tells the observer.
+  void record(std::vector<ActionResult>& results, ActionResult result);
   [[nodiscard]] bool stopping() const { return stop_ != nullptr && stop_->load(); }
 
   pqxx::connection& connection_;
@@ -49,6 +47,7 @@ class Executor {
   const Dialect& dialect_;
   JobsLog& jobs_;
   const std::atomic<bool>* stop_;
+  RunObserver* observer_ = nullptr;
 };
 
 }  // namespace retentiond

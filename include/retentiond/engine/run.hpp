@@ -11,6 +11,7 @@
 #include "retentiond/dialect/dialect.hpp"
 #include "retentiond/engine/executor.hpp"
 #include "retentiond/engine/plan.hpp"
+#include "retentiond/engine/run_observer.hpp"
 
 namespace retentiond {
 
@@ -22,18 +23,6 @@ struct RunRequest {
   /// Set by the daemon at shutdown: no new action starts, and an action cancelled meanwhile
   /// is recorded `abandoned` rather than `failed`.
   const std::atomic<bool>* stop = nullptr;
-};
-
-/// Sees a run as it happens, policy by policy in id order: each policy's plan and, in a live
-/// run, what became of its actions. Output and metrics follow the run, and a run never holds
-/// the plans of a whole large catalog at once.
-class RunObserver {
- public:
-  virtual ~RunObserver() = default;
-  /// Before planning: the selected policies, in the order they will be reported.
-  virtual void started(const std::vector<Policy>& policies) { (void)policies; }
-  /// `results` is empty for a dry run and for a policy whose plan failed (`plan.error`).
-  virtual void finished(const PolicyPlan& plan, const std::vector<ActionResult>& results) = 0;
 };
 
 /// What a run did, counted: one failed plan counts once in `failed`.
