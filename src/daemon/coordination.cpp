@@ -36,13 +36,17 @@ void LeaderLease::release(pqxx::connection& connection) {
 
 PolicyStateStore::PolicyStateStore(std::string schema) : table_(quote_identifier(schema) + ".policy_state") {}
 
-std::map<std::string, std::chrono::sys_seconds> PolicyStateStore::last_started(pqxx::connection& connection) {
-  std::map<std::string, std::chrono::sys_seconds> out;
+std::map<std::string, PolicyStateStore::Stored> PolicyStateStore::read(pqxx::connection& connection) {
+  const auto instant = [](const pqxx::field& f) -> std::optional<std::chrono::sys_seconds> {
+    if (f.is_null()) return std::nullopt;
+    return std::chrono::sys_seconds(std::chrono::seconds(f.as<long long>()));
+  };
+  std::map<std::string, Stored> out;
   pqxx::read_transaction tx(connection);
-  for (const auto& row : tx.exec("SELECT policy_id, extract(epoch FROM last_started_at)::bigint FROM " +
-                                 table_ + " WHERE last_started_at IS NOT NULL")) {
-    out.emplace(row[0].as<std::string>(),
-                std::chrono::sys_seconds(std::chrono::seconds(row[1].as<long long>())));
+  for (const auto& row : tx.exec("SELECT policy_id, extract(epoch FROM last_started_at)::bigint,"
+                                 " extract(epoch FROM last_succeeded_at)::bigint FROM " +
+                                 table_)) {
+    out.emplace(row[0].as<std::string>(), Stored{instant(row[1]), instant(row[2])});
   }
   return out;
 }
@@ -67,11 +71,13 @@ void PolicyStateStore::finished(pqxx::connection& connection, const std::string&
                                 const std::string& status, const std::optional<std::string>& error,
                                 std::chrono::sys_seconds next_run) {
   pqxx::work tx(connection);
-  tx.exec_params0("UPDATE " + table_ +
-                      " SET last_finished_at = now(), last_status = $2, last_error = NULLIF($3, ''),"
-                      "     next_run_at = to_timestamp($4) WHERE policy_id = $1",
-                  policy_id, status, error.value_or(""),
-                  static_cast<long long>(next_run.time_since_epoch().count()));
+  tx.exec_params0(
+      "UPDATE " + table_ +
+          " SET last_finished_at = now(), last_status = $2, last_error = NULLIF($3, ''),"
+          "     next_run_at = to_timestamp($4),"
+          "     last_succeeded_at = CASE WHEN $2 = 'succeeded' THEN now() ELSE last_succeeded_at END"
+          " WHERE policy_id = $1",
+      policy_id, status, error.value_or(""), static_cast<long long>(next_run.time_since_epoch().count()));
   tx.commit();
 }
 

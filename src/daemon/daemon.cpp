@@ -28,6 +28,9 @@
 #include "retentiond/dialect/dialect.hpp"
 #include "retentiond/engine/jobs_log.hpp"
 #include "retentiond/engine/run.hpp"
+#include "retentiond/observe/http_server.hpp"
+#include "retentiond/observe/metrics.hpp"
+#include "retentiond/observe/status_report.hpp"
 #include "retentiond/sql/identifier.hpp"
 
 namespace retentiond {
@@ -49,8 +52,9 @@ std::chrono::sys_seconds seconds_now() { return std::chrono::floor<std::chrono::
 milliseconds to_ms(const Duration& d) { return std::chrono::duration_cast<milliseconds>(d.seconds()); }
 
 // Remembers how a policy's run went, for policy_state and the log.
-class Outcome final : public RunObserver {
+class Outcome final : public MetricsObserver {
  public:
+  explicit Outcome(Metrics& metrics) : MetricsObserver(metrics) {}
   void finished(const PolicyPlan& plan, const std::vector<ActionResult>& results) override {
     if (plan.error && !error) error = *plan.error;
     for (const auto& r : results) {
@@ -96,7 +100,8 @@ class Daemon {
         config_(config),
         shared_config_(std::make_shared<const Config>(config)),
         quiet_(quiet),
-        instance_(JobsLog::this_instance()) {}
+        instance_(JobsLog::this_instance()),
+        metrics_(RETENTIOND_VERSION) {}
   ExitCode run();
 
  private:
@@ -121,13 +126,24 @@ class Daemon {
   void cancel_workers();
   [[nodiscard]] milliseconds wait_time() const;
   void notify(const std::string& state);
+  void start_http();
+  void set_not_ready(std::optional<std::string> reason);
+  [[nodiscard]] std::shared_ptr<const Config> config_snapshot();
+  [[nodiscard]] HttpResponse status_document();
+  void publish_schedule(const std::string& policy_id);
   Scheduler make_scheduler() const;
 
   ConfigSources sources_;
   Config config_;  ///< the main thread's; workers get shared_config_, never this
-  std::shared_ptr<const Config> shared_config_;
+  std::shared_ptr<const Config> shared_config_;  ///< replaced under config_mutex_ (HTTP threads read it)
+  std::mutex config_mutex_;
   bool quiet_;
   std::string instance_;
+  Metrics metrics_;
+  std::mutex ready_mutex_;
+  std::optional<std::string> not_ready_ = "starting";  ///< under ready_mutex_
+  std::mutex status_mutex_;  ///< one /status document at a time: it reads the whole catalog
+  std::unique_ptr<HttpServer> http_;
   std::atomic<bool> stop_{false};
 
   std::unique_ptr<pqxx::connection> control_;
@@ -160,6 +176,53 @@ Scheduler Daemon::make_scheduler() const {
 
 void Daemon::notify(const std::string& state) { sd_notifyf(0, "STATUS=%s", state.c_str()); }
 
+void Daemon::set_not_ready(std::optional<std::string> reason) {
+  std::lock_guard lock(ready_mutex_);
+  not_ready_ = std::move(reason);
+}
+
+std::shared_ptr<const Config> Daemon::config_snapshot() {
+  std::lock_guard lock(config_mutex_);
+  return shared_config_;
+}
+
+void Daemon::publish_schedule(const std::string& policy_id) {
+  const auto it = scheduler_->entries().find(policy_id);
+  if (it == scheduler_->entries().end() || it->second.retired) return;
+  const Schedule& schedule = it->second.schedule;
+  // Between two clean slots: next_due carries this instance's jitter.
+  const auto first = schedule.next_after(it->second.next_due);
+  const auto second = schedule.next_after(first);
+  metrics_.schedule(policy_id, it->second.next_due, second - first);
+}
+
+HttpResponse Daemon::status_document() {
+  const auto config = config_snapshot();
+  std::lock_guard lock(status_mutex_);
+  try {
+    auto connection = connect(config->database);
+    return {200, "application/json", status_json(read_status(*connection, *config, true))};
+  } catch (const std::exception& e) {
+    return {503, "application/json", status_json_unreachable(config->database.schema, first_line(e.what()))};
+  }
+}
+
+void Daemon::start_http() {
+  if (!config_.http.enabled) return;
+  HttpRoutes routes;
+  routes.metrics = [this] { return metrics_.scrape(); };
+  routes.not_ready = [this] {
+    std::lock_guard lock(ready_mutex_);
+    return not_ready_;
+  };
+  routes.status = [this] { return status_document(); };
+  routes.status_token = config_.http.status_token;
+  // A listener that cannot start is a configuration error: the daemon exits 2 with one line.
+  http_ = std::make_unique<HttpServer>(parse_listen_address(config_.http.listen), std::move(routes));
+  log_event(info, LogEvent::http_listening, {{"address", http_->address()}},
+            "/metrics /healthz /readyz /status");
+}
+
 void Daemon::connect_control() {
   try {
     control_ = connect(config_.database);
@@ -169,6 +232,8 @@ void Daemon::connect_control() {
     listener_ = std::make_unique<PolicyListener>(*control_, config_.database.schema, policies_changed_);
     if (down_logged_) log_event(info, LogEvent::database_reconnected, {}, "the database is reachable again");
     down_logged_ = false;
+    metrics_.database_up(true);
+    set_not_ready(stop_ ? std::optional<std::string>("stopping") : std::nullopt);
     backoff_ = milliseconds(1000);
     policies_changed_ = true;
     orphans_pending_ = true;
@@ -186,6 +251,9 @@ void Daemon::connect_control() {
 void Daemon::lose_control(const std::exception& e) {
   listener_.reset();
   control_.reset();
+  metrics_.database_up(false);
+  metrics_.leader(false);
+  if (!stop_) set_not_ready("database unreachable: " + first_line(e.what()));
   if (leading_) log_event(warn, LogEvent::leader_lost, {{"instance", instance_}}, "no database connection");
   leading_ = false;
   if (!down_logged_) {
@@ -196,9 +264,9 @@ void Daemon::lose_control(const std::exception& e) {
     down_logged_ = true;
   }
   next_connect_ = Clock::now() + backoff_;
-  // Capped low: an outage costs one connection attempt per 10 s, and the schedule resumes
-  // within 10 s of the database's return.
-  backoff_ = std::min(backoff_ * 2, milliseconds(10'000));
+  // Capped low: an outage costs one connection attempt per 3 s, and the schedule (and
+  // /readyz) come back within 3 s of the database's return.
+  backoff_ = std::min(backoff_ * 2, milliseconds(3'000));
 }
 
 void Daemon::tick() {
@@ -226,6 +294,7 @@ void Daemon::tick() {
           log_event(info, LogEvent::leader_lost, {{"instance", instance_}}, "another daemon leads");
         }
         notify(leading_ ? "leading" : "following");
+        metrics_.leader(leading_);
       }
       // The leader renews at a third of the ttl; followers look every second, so a dead
       // leader is replaced within lease_ttl plus a second.
@@ -237,11 +306,20 @@ void Daemon::tick() {
       const bool notified = policies_changed_.exchange(false);
       next_poll_ = now + to_ms(config_.scheduler.poll_interval);  // a failing query must not spin
       const auto policies = PolicyStore(*control_, config_.database.schema).list();
-      const auto last = PolicyStateStore(config_.database.schema).last_started(*control_);
+      const auto stored = PolicyStateStore(config_.database.schema).read(*control_);
+      std::map<std::string, Scheduler::TimePoint> last;
+      for (const auto& [id, state] : stored) {
+        if (state.last_started) last.emplace(id, *state.last_started);
+      }
       for (const auto& id : scheduler_->update(policies, last, seconds_now())) {
         log_event(err, LogEvent::policy_invalid_schedule, {{"policy", id}},
                   "its schedule does not parse; it will not run");
       }
+      metrics_.policies(policies, workers_.size());
+      for (const auto& [id, state] : stored) {
+        if (state.last_succeeded) metrics_.last_success(id, *state.last_succeeded);
+      }
+      for (const auto& [id, entry] : scheduler_->entries()) publish_schedule(id);
       log_event(notified ? info : debug, LogEvent::policies_reloaded,
                 {{"reason", notified ? "change" : "poll"}, {"scheduled", scheduler_->entries().size()}});
     }
@@ -282,6 +360,7 @@ void Daemon::start(const Policy& policy) {
              {"late_ms", std::max<std::int64_t>(0, late.count())}});
   Worker& worker = workers_.emplace_back();
   worker.policy_id = policy.id;
+  metrics_.running(workers_.size());
   try {
     worker.thread = std::thread([this, &worker, config = shared_config_, policy, now = seconds_now()] {
       work(worker, config, policy, now);
@@ -319,7 +398,7 @@ void Daemon::work(Worker& worker, std::shared_ptr<const Config> config_ptr, Poli
       request.policy_ids = {policy.id};
       request.now = now;
       request.stop = &stop_;
-      Outcome outcome;
+      Outcome outcome(metrics_);
       const RunSummary summary = run_once(*connection, config, *dialect, request, outcome);
       done.error = outcome.error;
       done.status = outcome.abandoned ? "abandoned" : summary.any_failed() ? "failed" : "succeeded";
@@ -364,8 +443,11 @@ void Daemon::reap() {
       ++it;
     }
   }
+  metrics_.running(workers_.size());
   for (const auto& c : finished) {
     scheduler_->finished(c.policy_id, seconds_now());
+    publish_schedule(c.policy_id);
+    if (c.status == "succeeded") metrics_.last_success(c.policy_id, seconds_now());
     const auto entry = scheduler_->entries().find(c.policy_id);
     if (!control_ || entry == scheduler_->entries().end()) continue;
     try {
@@ -413,7 +495,10 @@ void Daemon::reload() {
     applied.database = config_.database;
     applied.ha.enabled = config_.ha.enabled;
     config_ = applied;
-    shared_config_ = std::make_shared<const Config>(applied);
+    {
+      std::lock_guard lock(config_mutex_);
+      shared_config_ = std::make_shared<const Config>(applied);
+    }
     if (schedule_changed) {
       scheduler_->reconfigure(
           Schedule::parse(config_.scheduler.default_schedule),
@@ -431,6 +516,8 @@ void Daemon::begin_shutdown(const char* signal_name) {
   if (stop_) return;
   stop_ = true;
   stop_deadline_ = Clock::now() + to_ms(config_.scheduler.shutdown_timeout);
+  // A load balancer stops sending work here; the listener stays up until the process ends.
+  set_not_ready("stopping");
   log_event(info, LogEvent::daemon_stopping,
             {{"signal", signal_name},
              {"running", workers_.size()},
@@ -512,6 +599,7 @@ ExitCode Daemon::run() {
     throw std::system_error(errno, std::generic_category(), "signalfd/eventfd");
 
   scheduler_ = make_scheduler();
+  start_http();
   std::uint64_t usec = 0;
   if (sd_watchdog_enabled(0, &usec) > 0) watchdog_interval_ = milliseconds(usec / 2000);
   log_event(info, LogEvent::daemon_starting,

@@ -10,6 +10,7 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include "retentiond/db/migrations.hpp"
 #include "support/cli_fixture.hpp"
 
 using retentiond::testing::ChildProcess;
@@ -25,7 +26,10 @@ std::unique_ptr<ChildProcess> daemon(const CliFixture& f, std::vector<std::strin
   std::vector<std::string> argv{"--database-url", f.pg.url(), "--log-format", "text"};
   argv.insert(argv.end(), args.begin(), args.end());
   argv.push_back("run");
-  return spawn_retentiond(argv, env);
+  // Tests run in parallel: each daemon's listener takes a free port of its own.
+  auto with_listener = env;
+  with_listener.emplace("RETENTIOND_HTTP_LISTEN", "127.0.0.1:0");
+  return spawn_retentiond(argv, with_listener);
 }
 
 // A table partitioned by the second: partition k covers [now + k - 1 s, now + k s), so with a
@@ -370,7 +374,7 @@ TEST_CASE("daemon: status shows who leads and each policy's last run, next run a
   REQUIRE_MESSAGE(result.exit_code == 0, result.err);
   const auto doc = nlohmann::json::parse(result.out);
   CHECK(doc["database"]["up"] == true);
-  CHECK(doc["database"]["schema_version"] == 2);
+  CHECK(doc["database"]["schema_version"] == retentiond::latest_schema_version());
   CHECK(doc["leader"]["instance"].get<std::string>().ends_with(":" + std::to_string(d->pid())));
   CHECK(doc["leader"]["active"] == true);
   REQUIRE(doc["policies"].size() == 2);

@@ -54,8 +54,9 @@ TEST_CASE("setup: a schema at version 1 is upgraded by applying only what is new
   REQUIRE_MESSAGE(result.exit_code == 0, result.err);
   CHECK(result.out.find("applied migration 1") == std::string::npos);
   CHECK(result.out.find("applied migration 2") != std::string::npos);
+  CHECK(result.out.find("applied migration 3") != std::string::npos);
   CHECK(f.pg.scalar("SELECT string_agg(version::text, ',' ORDER BY version) FROM retention.schema_migrations") ==
-        "1,2");
+        "1,2,3");
 }
 
 TEST_CASE("setup: other commands exit 3 on a missing schema and say to run setup") {

@@ -43,7 +43,6 @@ namespace retentiond {
   X(jobs_abandon_failed, "jobs.abandon_failed", "those rows could not be marked")                             \
   X(snapshot_stale_removed, "snapshot.stale_removed", "temporary files of an interrupted snapshot were removed") \
   X(http_listening, "http.listening", "the HTTP listener is up; address is where (port 0 resolved)")          \
-  X(http_failed, "http.failed", "the HTTP listener could not start")                                          \
   X(log, "log", "a message without an event of its own (from a library)")
 
 enum class LogEvent {

@@ -34,9 +34,14 @@ class PolicyStateStore {
  public:
   explicit PolicyStateStore(std::string schema);
 
-  /// When each policy last started a run, by any daemon.
-  [[nodiscard]] std::map<std::string, std::chrono::sys_seconds> last_started(pqxx::connection& connection);
+  struct Stored {
+    std::optional<std::chrono::sys_seconds> last_started;    ///< by any daemon
+    std::optional<std::chrono::sys_seconds> last_succeeded;  ///< end of the last successful run
+  };
+  /// What the table says about each policy that has run.
+  [[nodiscard]] std::map<std::string, Stored> read(pqxx::connection& connection);
   void started(pqxx::connection& connection, const std::string& policy_id, const std::string& instance);
+  /// `status` succeeded also sets last_succeeded_at.
   void finished(pqxx::connection& connection, const std::string& policy_id, const std::string& status,
                 const std::optional<std::string>& error, std::chrono::sys_seconds next_run);
 
