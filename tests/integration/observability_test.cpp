@@ -330,3 +330,29 @@ TEST_CASE("observability: jobs -o json gives every jobs_log column with its valu
   CHECK(retentiond::testing::line_count(compact.out) == 1);
   CHECK(compact.out.find("delete_rows") != std::string::npos);
 }
+
+TEST_CASE("observability: -q prints nothing for a good run and only error lines for a failing one") {
+  CliFixture f;
+  f.setup_with_sample_tables();
+  make_partitions(f);
+  REQUIRE(f.rd({"ttl", "public.metrics", "delete", "1d", "--id", "m"}).exit_code == 0);
+  const auto quiet = f.rd({"-q", "--log-format", "json", "run", "--once"});
+  CHECK(quiet.exit_code == 0);
+  CHECK_MESSAGE(quiet.out.empty(), quiet.out);
+  CHECK_MESSAGE(quiet.err.empty(), quiet.err);
+
+  // A policy whose table is gone fails its plan: errors only, as JSON lines.
+  REQUIRE(f.rd({"ttl", "public.events", "delete", "1d", "--partition-column", "created_at", "--id", "e"}).exit_code ==
+          0);
+  f.pg.execute("DROP TABLE public.events");
+  const auto failing = f.rd({"-q", "--log-format", "json", "run", "--once"});
+  CHECK(failing.exit_code == 1);
+  REQUIRE_FALSE(failing.err.empty());
+  std::istringstream lines(failing.err);
+  std::string line;
+  while (std::getline(lines, line)) {
+    const auto doc = json::parse(line);
+    CHECK_MESSAGE(doc["level"] == "error", line);
+    CHECK(doc.contains("event"));
+  }
+}
