@@ -114,7 +114,7 @@ class Daemon {
   };
 
   void connect_control();
-  void lose_control(const std::exception& e);
+  void lose_control(const std::exception& e, bool outage = true);
   void tick();
   void reap();
   void start(const Policy& policy);
@@ -226,7 +226,12 @@ void Daemon::start_http() {
 void Daemon::connect_control() {
   try {
     control_ = connect(config_.database);
-    require_current_schema(*control_, config_.database.schema);
+    try {
+      require_current_schema(*control_, config_.database.schema);
+    } catch (const Error& e) {
+      lose_control(e, false);
+      return;
+    }
     pqxx::nontransaction(*control_).exec("SET application_name = " +
                                          control_->quote("retentiond " + instance_ + " control"));
     listener_ = std::make_unique<PolicyListener>(*control_, config_.database.schema, policies_changed_);
@@ -248,12 +253,13 @@ void Daemon::connect_control() {
   }
 }
 
-void Daemon::lose_control(const std::exception& e) {
+void Daemon::lose_control(const std::exception& e, bool outage) {
   listener_.reset();
   control_.reset();
   metrics_.database_up(false);
   metrics_.leader(false);
-  if (!stop_) set_not_ready("database unreachable: " + first_line(e.what()));
+  // A schema that is missing or outdated is not an outage: the reason says which it is.
+  if (!stop_) set_not_ready((outage ? "database unreachable: " : "") + first_line(e.what()));
   if (leading_) log_event(warn, LogEvent::leader_lost, {{"instance", instance_}}, "no database connection");
   leading_ = false;
   if (!down_logged_) {
