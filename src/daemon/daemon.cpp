@@ -22,6 +22,7 @@
 #include "retentiond/core/time.hpp"
 #include "retentiond/daemon/coordination.hpp"
 #include "retentiond/daemon/scheduler.hpp"
+#include "retentiond/db/audit_pruning.hpp"
 #include "retentiond/db/connection.hpp"
 #include "retentiond/db/policy_store.hpp"
 #include "retentiond/db/schema.hpp"
@@ -87,6 +88,9 @@ class PolicyListener final : public pqxx::notification_receiver {
   std::atomic<bool>& changed_;
 };
 
+// The worker that prunes jobs_log and policy_events; not a policy, never scheduled.
+constexpr const char* kAuditWorker = "(audit pruning)";
+
 struct Completion {
   std::string policy_id;
   std::string status;
@@ -118,6 +122,7 @@ class Daemon {
   void tick();
   void reap();
   void start(const Policy& policy);
+  void start_pruning();
   void work(Worker& worker, std::shared_ptr<const Config> config, Policy policy,
             std::chrono::sys_seconds now);
   void abandon_own_rows(const char* why);
@@ -156,6 +161,8 @@ class Daemon {
   Clock::time_point next_poll_{};
   Clock::time_point stop_deadline_{};
   Clock::time_point next_watchdog_{};
+  Clock::time_point next_prune_{};  ///< audit pruning: at the first leadership, then daily
+  bool pruning_ = false;
   milliseconds watchdog_interval_{0};
   bool leading_ = false;
   bool ready_sent_ = false;
@@ -335,12 +342,21 @@ void Daemon::tick() {
       orphans_pending_ = false;
     }
     reap();
+    for (const auto& overlap : scheduler_->overlapping(seconds_now())) {
+      metrics_.runs_skipped(overlap.policy_id, overlap.slots);
+      if (overlap.first) {
+        log_event(info, LogEvent::policy_run_skipped,
+                  {{"policy", overlap.policy_id}, {"slots", overlap.slots}},
+                  "due while its previous run is still going; not queued");
+      }
+    }
     if (leading_ && !stop_) {
       const auto limit = static_cast<std::size_t>(std::max(1, config_.scheduler.max_concurrent_jobs));
-      const auto busy = workers_.size();
+      const auto busy = scheduler_->running();
       if (busy < limit) {
         for (const auto& policy : scheduler_->start_due(seconds_now(), limit - busy)) start(policy);
       }
+      if (!pruning_ && now >= next_prune_) start_pruning();
     }
     // A NOTIFY that arrived during the queries above is buffered in libpq, not on the socket:
     // collect it now, or poll() would sleep past it.
@@ -366,7 +382,7 @@ void Daemon::start(const Policy& policy) {
              {"late_ms", std::max<std::int64_t>(0, late.count())}});
   Worker& worker = workers_.emplace_back();
   worker.policy_id = policy.id;
-  metrics_.running(workers_.size());
+  metrics_.running(scheduler_->running());
   try {
     worker.thread = std::thread([this, &worker, config = shared_config_, policy, now = seconds_now()] {
       work(worker, config, policy, now);
@@ -435,6 +451,49 @@ void Daemon::work(Worker& worker, std::shared_ptr<const Config> config_ptr, Poli
   (void)!::write(wake_fd_, &one, sizeof one);
 }
 
+void Daemon::start_pruning() {
+  // On a thread of its own: a first pruning of millions of rows takes seconds, and the loop
+  // must go on renewing the lease meanwhile.
+  Worker& worker = workers_.emplace_back();
+  worker.policy_id = kAuditWorker;
+  pruning_ = true;
+  const auto config = shared_config_;
+  try {
+    worker.thread = std::thread([this, &worker, config] {
+      Completion done{.policy_id = kAuditWorker, .status = "succeeded", .error = std::nullopt};
+      const auto started = std::chrono::steady_clock::now();
+      try {
+        auto connection = connect(config->database);
+        worker.backend_pid = connection->backendpid();
+        const auto cutoff = config->audit.keep.before(seconds_now());
+        const AuditPruned pruned = prune_audit(*connection, config->database.schema, cutoff, 10'000, &stop_);
+        worker.backend_pid = 0;
+        log_event(info, LogEvent::audit_pruned,
+                  {{"jobs_log", pruned.jobs_log},
+                   {"policy_events", pruned.policy_events},
+                   {"before", format_instant(cutoff)},
+                   {"duration_ms", elapsed_ms(started)}});
+      } catch (const std::exception& e) {
+        worker.backend_pid = 0;
+        done.status = "failed";
+        done.error = first_line(e.what());
+        log_event(err, LogEvent::audit_prune_failed, {{"error", *done.error}}, "trying again in an hour");
+      }
+      {
+        std::lock_guard lock(completions_mutex_);
+        completions_.push_back(std::move(done));
+      }
+      worker.done = true;
+      const std::uint64_t one = 1;
+      (void)!::write(wake_fd_, &one, sizeof one);
+    });
+  } catch (const std::system_error&) {
+    workers_.pop_back();
+    pruning_ = false;
+    next_prune_ = Clock::now() + std::chrono::hours(1);
+  }
+}
+
 void Daemon::reap() {
   std::vector<Completion> finished;
   {
@@ -449,8 +508,13 @@ void Daemon::reap() {
       ++it;
     }
   }
-  metrics_.running(workers_.size());
+  metrics_.running(scheduler_->running());
   for (const auto& c : finished) {
+    if (c.policy_id == kAuditWorker) {
+      pruning_ = false;
+      next_prune_ = Clock::now() + (c.status == "succeeded" ? std::chrono::hours(24) : std::chrono::hours(1));
+      continue;
+    }
     scheduler_->finished(c.policy_id, seconds_now());
     publish_schedule(c.policy_id);
     if (c.status == "succeeded") metrics_.last_success(c.policy_id, seconds_now());

@@ -44,6 +44,8 @@ std::vector<std::string> Scheduler::update(const std::vector<Policy>& policies,
         known->second.schedule.text() == entry.schedule.text()) {
       entry.next_due = known->second.next_due;
       entry.running = known->second.running;
+      entry.counted_through = known->second.counted_through;
+      entry.overlap_reported = known->second.overlap_reported;
     } else if (known != entries_.end() && known->second.running) {
       // Its new schedule applies from the end of the run in progress.
       entry.running = true;
@@ -79,10 +81,33 @@ std::vector<Policy> Scheduler::start_due(TimePoint now, std::size_t free_slots) 
     if (started.size() >= free_slots) break;
     if (busy.contains(entry->policy.table)) continue;
     entry->running = true;
+    entry->counted_through = now;
+    entry->overlap_reported = false;
     busy.insert(entry->policy.table);
     started.push_back(entry->policy);
   }
   return started;
+}
+
+std::vector<Scheduler::Overlap> Scheduler::overlapping(TimePoint now) {
+  std::vector<Overlap> out;
+  for (auto& [id, entry] : entries_) {
+    if (!entry.running || entry.retired) continue;
+    TimePoint through = entry.counted_through;
+    int slots = 0;
+    // Bounded: a run of hours on `@every 1s` is counted in one call per loop pass, not slot by
+    // slot forever; past 10,000 the rest is counted at the next pass.
+    for (TimePoint slot = entry.schedule.next_after(through); slot <= now && slots < 10'000;
+         slot = entry.schedule.next_after(slot)) {
+      through = slot;
+      ++slots;
+    }
+    if (slots == 0) continue;
+    entry.counted_through = through;
+    out.push_back({.policy_id = id, .slots = slots, .first = !entry.overlap_reported});
+    entry.overlap_reported = true;
+  }
+  return out;
 }
 
 void Scheduler::finished(const std::string& id, TimePoint now) {

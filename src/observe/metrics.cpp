@@ -39,6 +39,7 @@ struct Metrics::PolicySeries {
   prometheus::Gauge* next_run = nullptr;
   prometheus::Gauge* interval = nullptr;
   prometheus::Gauge* pending = nullptr;
+  prometheus::Counter* skipped_runs = nullptr;
 };
 
 Metrics::Metrics(std::string_view version) : registry_(std::make_shared<prometheus::Registry>()) {
@@ -105,6 +106,10 @@ Metrics::Metrics(std::string_view version) : registry_(std::make_shared<promethe
                       "Expired partitions (or tables with expired rows) that the policy's latest plan "
                       "found and that are not processed yet")
                   .Register(*registry_);
+  skipped_runs_ = &BuildCounter()
+                       .Name("retentiond_runs_skipped_total")
+                       .Help("Scheduled slots skipped because the policy's previous run was still going")
+                       .Register(*registry_);
 }
 
 Metrics::~Metrics() = default;
@@ -153,6 +158,7 @@ void Metrics::add_series(const Policy& policy) {
   s->bytes = &bytes_->Add({{"policy", policy.id}});
   s->last_success = &last_success_->Add({{"policy", policy.id}});
   s->pending = &pending_->Add({{"policy", policy.id}});
+  s->skipped_runs = &skipped_runs_->Add({{"policy", policy.id}});
   series_[policy.id] = std::move(s);
 }
 
@@ -166,6 +172,7 @@ void Metrics::remove_series(const std::string& policy_id) {
   bytes_->Remove(s.bytes);
   last_success_->Remove(s.last_success);
   pending_->Remove(s.pending);
+  skipped_runs_->Remove(s.skipped_runs);
   remove_schedule(*it->second);
   series_.erase(it);
 }
@@ -198,6 +205,11 @@ void Metrics::schedule(const std::string& policy_id, std::chrono::sys_seconds ne
 void Metrics::last_success(const std::string& policy_id, std::chrono::sys_seconds when) {
   std::lock_guard lock(mutex_);
   if (PolicySeries* s = find(policy_id)) s->last_success->Set(epoch_seconds(when));
+}
+
+void Metrics::runs_skipped(const std::string& policy_id, int slots) {
+  std::lock_guard lock(mutex_);
+  if (PolicySeries* s = find(policy_id)) s->skipped_runs->Increment(slots);
 }
 
 void Metrics::planned(const PolicyPlan& plan) {

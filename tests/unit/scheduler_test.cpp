@@ -188,3 +188,37 @@ TEST_CASE(
   CHECK(s.entries().at("own").next_due == at(24));
   CHECK(s.entries().at("busy").running);
 }
+
+TEST_CASE("scheduler: slots that come while a run is still going are skipped and counted, never queued") {
+  Scheduler s = hourly();
+  s.update({policy("slow", "t1"), policy("idle", "t2")}, {{"idle", at(10, 5)}}, at(10, 15));
+  REQUIRE(ids(s.start_due(at(10, 15), 2)) == std::vector<std::string>{"slow"});
+  CHECK(s.overlapping(at(10, 59)).empty());  // no slot has come yet
+  auto first = s.overlapping(at(11, 0, 30));
+  REQUIRE(first.size() == 1);
+  CHECK(first[0].policy_id == "slow");
+  CHECK(first[0].slots == 1);
+  CHECK(first[0].first);
+  CHECK(s.overlapping(at(11, 30)).empty());  // the 11:00 slot is counted once
+  // Policies are read again meanwhile (a poll): what was counted stays counted.
+  s.update({policy("slow", "t1"), policy("idle", "t2")}, {{"idle", at(10, 5)}}, at(11, 40));
+  auto later = s.overlapping(at(13, 10));
+  REQUIRE(later.size() == 1);
+  CHECK(later[0].slots == 2);  // 12:00 and 13:00
+  CHECK_FALSE(later[0].first);
+  CHECK(ids(s.start_due(at(13, 10), 2)) == std::vector<std::string>{"idle"});  // never the running one
+  // The run ends: the next slot after it, not one run per missed slot.
+  s.finished("slow", at(13, 20));
+  CHECK(s.entries().at("slow").next_due == at(14, 0));
+  CHECK(s.start_due(at(13, 21), 2).empty());
+  // A new run starts its own count.
+  REQUIRE(ids(s.start_due(at(14, 0), 2)) == std::vector<std::string>{"slow"});
+  auto again = s.overlapping(at(15, 0));
+  REQUIRE(again.size() == 2);  // idle (running since 13:10: 14:00 and 15:00) and slow
+  CHECK(again[0].policy_id == "idle");
+  CHECK(again[0].slots == 2);
+  CHECK(again[0].first);
+  CHECK(again[1].policy_id == "slow");
+  CHECK(again[1].first);
+  CHECK(again[1].slots == 1);
+}

@@ -27,6 +27,16 @@ class Scheduler {
     bool running = false;
     /// Removed or disabled while running: kept (its table stays busy) until the run ends.
     bool retired = false;
+    /// While running: the run's start, then the last slot reported by overlapping().
+    TimePoint counted_through{};
+    bool overlap_reported = false;  ///< this run has had an overlap reported
+  };
+
+  /// A policy whose slots came while its previous run was still going.
+  struct Overlap {
+    std::string policy_id;
+    int slots = 0;       ///< slots passed since the last call (each is skipped, never queued)
+    bool first = false;  ///< the first overlap of this run: worth a log line
   };
 
   /// `default_schedule` serves policies without one; each due time gets a random delay in
@@ -44,6 +54,11 @@ class Scheduler {
   /// Marks and returns the policies to start at `now`: due, not running, their table not
   /// busy with another run, at most `free_slots`, earliest due first.
   std::vector<Policy> start_due(TimePoint now, std::size_t free_slots);
+
+  /// Slots of running policies that have come by `now` since the last call. They are skipped:
+  /// a run is never queued behind its own previous run, which would make a slow policy run
+  /// back to back forever. finished() schedules the first slot after the run.
+  std::vector<Overlap> overlapping(TimePoint now);
 
   /// A run of `id` ended at `now`: it is next due at its first slot after `now`. Unknown ids
   /// (removed while running) are ignored.

@@ -50,6 +50,8 @@ class Metrics {
   void last_success(const std::string& policy_id, std::chrono::sys_seconds when);
   /// A live plan: what it found expired is pending until its actions succeed.
   void planned(const PolicyPlan& plan);
+  /// Slots of a policy that came while its previous run was still going (skipped, not queued).
+  void runs_skipped(const std::string& policy_id, int slots);
   /// One recorded action: counters, the duration histogram, and one less pending.
   void action_finished(const ActionResult& result);
 
@@ -75,6 +77,7 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>* next_run_;
   prometheus::Family<prometheus::Gauge>* interval_;
   prometheus::Family<prometheus::Gauge>* pending_;
+  prometheus::Family<prometheus::Counter>* skipped_runs_;
   std::map<std::string, prometheus::Histogram*> by_strategy_;
 
   std::mutex mutex_;  ///< guards series_: a worker's update never meets a removed series
