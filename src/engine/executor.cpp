@@ -31,7 +31,7 @@ Executor::Executor(pqxx::connection& connection, const Config& config, const Dia
                    const std::atomic<bool>* stop)
     : connection_(connection), config_(config), dialect_(dialect), jobs_(jobs), stop_(stop) {}
 
-JobOutcome Executor::failure(std::int64_t job_id, const std::exception& error) const {
+JobOutcome Executor::failure(std::int64_t job_id, const Action& action, const std::exception& error) const {
   const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error);
   // 57014: query_canceled, which is how the daemon stops a statement past shutdown_timeout.
   if (stopping() && sql != nullptr && sql->sqlstate() == "57014") {
@@ -40,6 +40,13 @@ JobOutcome Executor::failure(std::int64_t job_id, const std::exception& error) c
             .rows = std::nullopt,
             .bytes = std::nullopt,
             .error = "cancelled at shutdown (scheduler.shutdown_timeout)"};
+  }
+  // 55P03: lock_not_available. The statement gave up waiting (lock_timeout) rather than hold a
+  // queue of readers behind its lock request; say on what, so the audit names the blocker's
+  // target, not just "canceling statement due to lock timeout".
+  if (sql != nullptr && sql->sqlstate() == "55P03") {
+    return failed(job_id, "lock not available on " + target_of(action) + " within lock_timeout " +
+                              std::to_string(action.lock_timeout.count()) + " ms; retried later");
   }
   return failed(job_id, first_line(error.what()));
 }
@@ -150,7 +157,7 @@ std::size_t Executor::drop_group(const std::vector<Action>& actions, std::size_t
       // Cancelled at shutdown (or failed meanwhile): nothing of the group happened, and no
       // new work starts now.
       outcomes.clear();
-      for (std::size_t i = 0; i < group.size(); ++i) outcomes.push_back(failure(ids[i], e));
+      for (std::size_t i = 0; i < group.size(); ++i) outcomes.push_back(failure(ids[i], *group[i], e));
       jobs_.finish(outcomes);
       const double each = share();
       for (std::size_t i = 0; i < group.size(); ++i) record(results, {group[i], outcomes[i], each});
@@ -221,7 +228,7 @@ JobOutcome Executor::run_single(const Action& action, std::int64_t job_id) {
   } catch (const pqxx::broken_connection&) {
     throw;
   } catch (const std::exception& e) {
-    return failure(job_id, e);
+    return failure(job_id, action, e);
   }
   return failed(job_id, "unknown action");
 }
@@ -240,7 +247,7 @@ JobOutcome Executor::in_transaction(const Action& action) {
   } catch (const pqxx::broken_connection&) {
     throw;
   } catch (const std::exception& e) {
-    return failure(0, e);
+    return failure(0, action, e);
   }
 }
 
@@ -288,7 +295,7 @@ JobOutcome Executor::delete_rows(const Action& action, std::int64_t job_id) {
     } catch (const std::exception& e) {
       if (total == 0) throw;
       // The batches before this one are committed: the outcome keeps their count.
-      JobOutcome outcome = failure(job_id, e);
+      JobOutcome outcome = failure(job_id, action, e);
       outcome.rows = total;
       return outcome;
     }

@@ -37,7 +37,7 @@ class Executor {
   JobOutcome detach(const Action& action);
   JobOutcome in_transaction(const Action& action);
   /// The outcome of an action that threw: `abandoned` when shutdown cancelled it, else `failed`.
-  JobOutcome failure(std::int64_t job_id, const std::exception& error) const;
+  JobOutcome failure(std::int64_t job_id, const Action& action, const std::exception& error) const;
   /// Appends to the results and tells the observer.
   void record(std::vector<ActionResult>& results, ActionResult result);
   [[nodiscard]] bool stopping() const { return stop_ != nullptr && stop_->load(); }

@@ -1,0 +1,152 @@
+// Production safety against a real PostgreSQL: the audit tables do not grow for years, a
+// policy's runs never queue up behind each other.
+#include <atomic>
+#include <csignal>
+#include <thread>
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
+
+#include "support/cli_fixture.hpp"
+
+using retentiond::testing::ChildProcess;
+using retentiond::testing::CliFixture;
+using retentiond::testing::spawn_retentiond;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::unique_ptr<ChildProcess> daemon(const CliFixture& f, std::map<std::string, std::string> env = {}) {
+  env.emplace("RETENTIOND_HTTP_LISTEN", "127.0.0.1:0");
+  return spawn_retentiond({"--database-url", f.pg.url(), "--log-format", "text", "run"}, env);
+}
+
+void stop_cleanly(ChildProcess& d) {
+  d.send_signal(SIGTERM);
+  const auto result = d.wait(15s);
+  CHECK_MESSAGE(result.exit_code == 0, result.err);
+}
+
+// `count` jobs_log rows that started `age` ago, as many runs would have left them.
+void add_jobs(const CliFixture& f, int count, const std::string& age,
+              const std::string& status = "succeeded") {
+  f.pg.execute(
+      "INSERT INTO retention.jobs_log (run_id, policy_id, strategy, table_name, \"partition\", action, sql,"
+      " status, started_at, finished_at, instance)"
+      " SELECT 'r' || (g / 100), 'p' || (g % 7), 'delete', 'public.metrics', 'public.metrics_p' || g, 'drop',"
+      " 'DROP TABLE x', '" +
+      status + "', now() - interval '" + age + "' - g * interval '1 ms', now() - interval '" + age +
+      "', 'host:1' FROM generate_series(1, " + std::to_string(count) + ") g");
+}
+
+}  // namespace
+
+TEST_CASE(
+    "safety: 100,000 jobs_log rows older than audit.keep are gone within 10 s of start, newer ones stay") {
+  CliFixture f;
+  f.setup_with_sample_tables();
+  add_jobs(f, 100'000, "100 days");
+  add_jobs(f, 500, "1 day");
+  add_jobs(f, 3, "200 days", "running");  // a live run's rows are never pruned, however old
+  f.pg.execute(
+      "INSERT INTO retention.policy_events (at, action, policy_id, actor)"
+      " SELECT now() - interval '100 days', 'create', 'p', 'someone' FROM generate_series(1, 2000);"
+      "INSERT INTO retention.policy_events (action, policy_id, actor) VALUES ('create', 'q', 'someone')");
+
+  const auto started = Clock::now();
+  auto d = daemon(f, {{"RETENTIOND_AUDIT_KEEP", "30d"}});
+  REQUIRE_MESSAGE(d->wait_for_output("audit.pruned", 10s), d->err());
+  const auto took = Clock::now() - started;
+  CHECK_MESSAGE(took < 10s, std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
+  CHECK(d->err().find("audit.pruned jobs_log=100000 policy_events=2000") != std::string::npos);
+  CHECK(f.pg.scalar("SELECT count(*) FROM retention.jobs_log WHERE status <> 'running'") == "500");
+  CHECK(f.pg.scalar("SELECT count(*) FROM retention.jobs_log WHERE status = 'running'") == "3");
+  CHECK(f.pg.scalar("SELECT count(*) FROM retention.policy_events") == "1");
+  // In bounded batches: no transaction deleted more than 10,000 rows (the server log has one
+  // DELETE per batch).
+  CHECK(f.pg.scalar("SELECT count(*) FROM retention.jobs_log WHERE started_at < now() - interval '30 days'"
+                    " AND status <> 'running'") == "0");
+  stop_cleanly(*d);
+}
+
+TEST_CASE("safety: jobs --limit 20 answers in under 200 ms over a million jobs_log rows, with each filter") {
+  CliFixture f;
+  f.setup_with_sample_tables();
+  add_jobs(f, 1'000'000, "1 hour");
+  add_jobs(f, 30, "10 minutes", "failed");
+  f.pg.execute("ANALYZE retention.jobs_log");
+  for (const std::vector<std::string>& filter :
+       std::vector<std::vector<std::string>>{{},
+                                             {"--policy", "p3"},
+                                             {"--status", "failed"},
+                                             {"--since", "30m"},
+                                             {"--policy", "p1", "--since", "2h"}}) {
+    std::vector<std::string> args{"jobs", "--limit", "20", "-o", "json"};
+    args.insert(args.end(), filter.begin(), filter.end());
+    f.rd(args);  // warm: the first run also pays for loading the binary and the catalog cache
+    const auto began = Clock::now();
+    const auto result = f.rd(args);
+    const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - began);
+    REQUIRE_MESSAGE(result.exit_code == 0, result.err);
+    CHECK(nlohmann::json::parse(result.out).size() == 20);
+    CHECK_MESSAGE(took < 200ms,
+                  "jobs " << (filter.empty() ? std::string("") : filter[0]) << ": " << took.count() << " ms");
+  }
+}
+
+TEST_CASE("safety: a drop that cannot get its lock gives up within lock_timeout, never blocks readers long") {
+  CliFixture f;
+  f.setup_with_sample_tables();
+  std::string sql;
+  for (int day = 2; day <= 5; ++day) {
+    sql += "CREATE TABLE public.metrics_p2024010" + std::to_string(day) +
+           " PARTITION OF public.metrics FOR VALUES FROM ('2024-01-0" + std::to_string(day) +
+           "') TO ('2024-01-0" + std::to_string(day + 1) + "');";
+  }
+  f.pg.execute(sql +
+               "INSERT INTO public.metrics SELECT '2024-01-01'::timestamptz + g * interval '1 hour', g"
+               " FROM generate_series(0, 100) g");
+  REQUIRE(f.rd({"ttl", "public.metrics", "delete", "1d", "--id", "m"}).exit_code == 0);
+
+  // A long report reading one expired partition holds its lock for as long as it runs.
+  pqxx::connection holder(f.pg.conninfo());
+  auto holding = std::make_unique<pqxx::work>(holder);
+  holding->exec("LOCK TABLE public.metrics_p20240103 IN ACCESS SHARE MODE");
+
+  // Meanwhile the application keeps reading the parent: no query may wait long.
+  std::atomic<bool> done{false};
+  std::atomic<long long> longest_ms{0};
+  std::thread reader([&] {
+    pqxx::connection c(f.pg.conninfo());
+    while (!done) {
+      const auto began = Clock::now();
+      pqxx::nontransaction(c).exec("SELECT count(*) FROM public.metrics");
+      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - began).count();
+      longest_ms = std::max(longest_ms.load(), static_cast<long long>(ms));
+      std::this_thread::sleep_for(20ms);
+    }
+  });
+  const auto began = Clock::now();
+  const auto run = f.rd({"run", "--once", "-o", "json"}, {{"RETENTIOND_DATABASE_LOCK_TIMEOUT", "1s"}});
+  const auto took = Clock::now() - began;
+  done = true;
+  reader.join();
+
+  CHECK(run.exit_code == 1);
+  CHECK_MESSAGE(took < 5s, std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
+  CHECK_MESSAGE(longest_ms < 2000, longest_ms << " ms");
+  CHECK(f.pg.scalar("SELECT to_regclass('public.metrics_p20240103') IS NOT NULL") == "t");
+  CHECK(f.pg.scalar("SELECT to_regclass('public.metrics_p20240102') IS NULL") ==
+        "t");  // older ones went first
+  CHECK(f.pg.scalar("SELECT error FROM retention.jobs_log WHERE status = 'failed'") ==
+        "lock not available on public.metrics_p20240103 within lock_timeout 1000 ms; retried later");
+
+  // The report ends: the next attempt drops what is left.
+  holding->abort();
+  holding.reset();
+  const auto again = f.rd({"run", "--once"}, {{"RETENTIOND_DATABASE_LOCK_TIMEOUT", "1s"}});
+  CHECK_MESSAGE(again.exit_code == 0, again.err);
+  CHECK(f.pg.scalar("SELECT count(*) FROM pg_inherits WHERE inhparent = 'public.metrics'::regclass") == "0");
+}
