@@ -44,7 +44,9 @@ class JsonFormatter final : public spdlog::formatter {
     line += "{\"time\":\"";
     line += stamp;
     line += "\",\"level\":\"";
-    const auto level = spdlog::level::to_string_view(msg.level);
+    // The names of the log.level key (spdlog says "warning"), so a filter uses one vocabulary.
+    const auto level = msg.level == spdlog::level::warn ? spdlog::string_view_t("warn")
+                                                        : spdlog::level::to_string_view(msg.level);
     line.append(level.data(), level.size());
     line += "\",";
     const std::string_view payload(msg.payload.data(), msg.payload.size());

@@ -57,6 +57,7 @@ class Outcome final : public MetricsObserver {
  public:
   explicit Outcome(Metrics& metrics) : MetricsObserver(metrics) {}
   void finished(const PolicyPlan& plan, const std::vector<ActionResult>& results) override {
+    MetricsObserver::finished(plan, results);
     if (plan.error && !error) error = *plan.error;
     for (const auto& r : results) {
       if (r.outcome.status == "abandoned") abandoned = true;
@@ -132,6 +133,13 @@ class Daemon {
   [[nodiscard]] milliseconds wait_time() const;
   void notify(const std::string& state);
   void start_http();
+  /// The loop wakes at least once a minute; a loop that has not for two is stuck (in a
+  /// database call over a dead network, say), and /healthz says so.
+  [[nodiscard]] bool loop_alive() const {
+    return std::chrono::steady_clock::now() -
+               std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(heartbeat_.load())) <
+           std::chrono::minutes(2);
+  }
   void set_not_ready(std::optional<std::string> reason);
   [[nodiscard]] std::shared_ptr<const Config> config_snapshot();
   [[nodiscard]] HttpResponse status_document();
@@ -148,6 +156,8 @@ class Daemon {
   std::mutex ready_mutex_;
   std::optional<std::string> not_ready_ = "starting";  ///< under ready_mutex_
   std::mutex status_mutex_;  ///< one /status document at a time: it reads the whole catalog
+  std::atomic<std::chrono::steady_clock::rep> heartbeat_{
+      std::chrono::steady_clock::now().time_since_epoch().count()};
   std::unique_ptr<HttpServer> http_;
   std::atomic<bool> stop_{false};
 
@@ -205,12 +215,32 @@ void Daemon::publish_schedule(const std::string& policy_id) {
 
 HttpResponse Daemon::status_document() {
   const auto config = config_snapshot();
-  std::lock_guard lock(status_mutex_);
+  {
+    // Known to be down: answer now rather than hold a listener thread for a connect timeout.
+    std::lock_guard lock(ready_mutex_);
+    if (not_ready_ && not_ready_->starts_with("database unreachable")) {
+      return {503, "application/json", status_json_unreachable(config->database.schema, *not_ready_)};
+    }
+  }
+  // One document at a time (it reads the whole catalog); a request meanwhile is told to come
+  // back instead of queueing on a listener thread.
+  std::unique_lock lock(status_mutex_, std::try_to_lock);
+  if (!lock.owns_lock())
+    return {503, "text/plain; charset=utf-8", "busy: another /status is being computed\n"};
+  std::unique_ptr<pqxx::connection> connection;
   try {
-    auto connection = connect(config->database);
-    return {200, "application/json", status_json(read_status(*connection, *config, true))};
+    connection = connect(config->database);
   } catch (const std::exception& e) {
     return {503, "application/json", status_json_unreachable(config->database.schema, first_line(e.what()))};
+  }
+  try {
+    // Bounded: a catalog read stuck behind a lock must not hold the thread for long.
+    pqxx::nontransaction(*connection)
+        .exec("SET statement_timeout = '10s'; SET lock_timeout = '" +
+              std::to_string(std::max<long long>(1, config->database.lock_timeout.seconds().count())) + "s'");
+    return {200, "application/json", status_json(read_status(*connection, *config, true))};
+  } catch (const std::exception& e) {
+    return {500, "text/plain; charset=utf-8", "status: " + first_line(e.what()) + "\n"};
   }
 }
 
@@ -218,7 +248,9 @@ void Daemon::start_http() {
   if (!config_.http.enabled) return;
   HttpRoutes routes;
   routes.metrics = [this] { return metrics_.scrape(); };
-  routes.not_ready = [this] {
+  routes.alive = [this] { return loop_alive(); };
+  routes.not_ready = [this]() -> std::optional<std::string> {
+    if (!loop_alive()) return "the scheduling loop has not run for over 2 minutes";
     std::lock_guard lock(ready_mutex_);
     return not_ready_;
   };
@@ -324,11 +356,13 @@ void Daemon::tick() {
       for (const auto& [id, state] : stored) {
         if (state.last_started) last.emplace(id, *state.last_started);
       }
-      for (const auto& id : scheduler_->update(policies, last, seconds_now())) {
+      const auto invalid = scheduler_->update(policies, last, seconds_now());
+      for (const auto& id : invalid) {
         log_event(err, LogEvent::policy_invalid_schedule, {{"policy", id}},
                   "its schedule does not parse; it will not run");
       }
-      metrics_.policies(policies, workers_.size());
+      metrics_.policies(policies, scheduler_->running());
+      for (const auto& id : invalid) metrics_.unscheduled(id);
       for (const auto& [id, state] : stored) {
         if (state.last_succeeded) metrics_.last_success(id, *state.last_succeeded);
       }
@@ -439,6 +473,7 @@ void Daemon::work(Worker& worker, std::shared_ptr<const Config> config_ptr, Poli
     worker.backend_pid = 0;
     done.status = "failed";
     done.error = first_line(e.what());
+    metrics_.run_failed(policy.id, policy.strategy);
     log_event(err, LogEvent::policy_failed,
               {{"policy", policy.id}, {"table", policy.table.display()}, {"error", *done.error}});
   }
@@ -517,12 +552,13 @@ void Daemon::reap() {
     }
     scheduler_->finished(c.policy_id, seconds_now());
     publish_schedule(c.policy_id);
-    if (c.status == "succeeded") metrics_.last_success(c.policy_id, seconds_now());
     const auto entry = scheduler_->entries().find(c.policy_id);
     if (!control_ || entry == scheduler_->entries().end()) continue;
     try {
       PolicyStateStore(config_.database.schema)
           .finished(*control_, c.policy_id, c.status, c.error, entry->second.next_due);
+      // Only once stored: the next poll reads it back, and a gauge must not jump back in time.
+      if (c.status == "succeeded") metrics_.last_success(c.policy_id, seconds_now());
     } catch (const std::exception& e) {
       log_event(warn, LogEvent::policy_state_not_recorded,
                 {{"policy", c.policy_id}, {"error", first_line(e.what())}});
@@ -556,14 +592,16 @@ void Daemon::reload() {
       changed.push_back("scheduler.shutdown_timeout");
     }
     if (fresh.database.url != config_.database.url || fresh.database.schema != config_.database.schema ||
-        fresh.ha.enabled != config_.ha.enabled) {
+        fresh.ha.enabled != config_.ha.enabled || fresh.http.enabled != config_.http.enabled ||
+        fresh.http.listen != config_.http.listen || fresh.http.status_token != config_.http.status_token) {
       log_event(warn, LogEvent::config_restart_needed, {},
-                "database.url, database.schema and ha.enabled change only on restart");
+                "database.*, ha.enabled and http.* change only on restart");
     }
     // What the running daemon cannot change keeps its old value; the rest applies now.
     Config applied = fresh;
     applied.database = config_.database;
     applied.ha.enabled = config_.ha.enabled;
+    applied.http = config_.http;
     config_ = applied;
     {
       std::lock_guard lock(config_mutex_);
@@ -669,6 +707,7 @@ ExitCode Daemon::run() {
     throw std::system_error(errno, std::generic_category(), "signalfd/eventfd");
 
   scheduler_ = make_scheduler();
+  prepare_libpq_environment(config_.database);  // before the listener's threads exist
   start_http();
   std::uint64_t usec = 0;
   if (sd_watchdog_enabled(0, &usec) > 0) watchdog_interval_ = milliseconds(usec / 2000);
@@ -678,6 +717,7 @@ ExitCode Daemon::run() {
              {"default_schedule", config_.scheduler.default_schedule}});
 
   for (;;) {
+    heartbeat_ = std::chrono::steady_clock::now().time_since_epoch().count();
     tick();
     if (stop_) {
       reap();

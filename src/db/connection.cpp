@@ -1,11 +1,10 @@
 #include "retentiond/db/connection.hpp"
 
+#include <cstdlib>
 #include <mutex>
 
-#include <cstdlib>
-
-#include <pqxx/nontransaction>
 #include <pqxx/except>
+#include <pqxx/nontransaction>
 
 #include "retentiond/core/error.hpp"
 
@@ -47,25 +46,30 @@ std::string first_line(const std::string& message) {
   return line;
 }
 
-std::unique_ptr<pqxx::connection> connect(const Config::Database& database) {
+void prepare_libpq_environment(const Config::Database& database) {
   // libpq gives settings in the conninfo precedence over these variables, so a URL that names
   // its own connect_timeout or application_name keeps it. Neither value is a secret.
-  // Set once, by the first connection, which the daemon makes before it starts any thread:
-  // setenv while another thread's libpq reads the environment would be a data race. A new
-  // connect_timeout therefore takes a restart, like every database.* setting.
+  // Set once: setenv while another thread's libpq reads the environment would be a data race,
+  // so the daemon calls this before it starts any thread. A new connect_timeout therefore
+  // takes a restart, like every database.* setting.
   static std::once_flag environment;
   std::call_once(environment, [&] {
     auto timeout = std::max<long long>(2, database.connect_timeout.seconds().count());
     ::setenv("PGCONNECT_TIMEOUT", std::to_string(timeout).c_str(), 1);
     ::setenv("PGAPPNAME", "retentiond", 0);
   });
+}
+
+std::unique_ptr<pqxx::connection> connect(const Config::Database& database) {
+  prepare_libpq_environment(database);
 
   std::unique_ptr<pqxx::connection> connection;
   try {
     connection = std::make_unique<pqxx::connection>(database.url);
   } catch (const std::exception& e) {
     std::string where = database.url.empty() ? "(libpq defaults)" : redact_url(database.url);
-    throw database_error("cannot connect to database " + where + ": " + first_line(scrub_secret(e.what(), database.url)));
+    throw database_error("cannot connect to database " + where + ": " +
+                         first_line(scrub_secret(e.what(), database.url)));
   }
   // libpqxx 6 silently reconnects a broken connection on its next use. A new session would
   // lack what this one set up (a dry run's READ ONLY, a run's advisory lock, its

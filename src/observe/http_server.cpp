@@ -3,6 +3,7 @@
 #include <civetweb.h>
 
 #include <array>
+#include <cctype>
 #include <cstring>
 #include <mutex>
 #include <string_view>
@@ -39,6 +40,15 @@ bool same_secret(std::string_view a, std::string_view b) {
   return difference == 0;
 }
 
+// Auth schemes are case-insensitive (RFC 7235): "bearer x" is as good as "Bearer x".
+bool is_bearer(std::string_view header) {
+  if (header.size() < 7 || header[6] != ' ') return false;
+  for (std::size_t i = 0; i < 6; ++i) {
+    if (std::tolower(static_cast<unsigned char>(header[i])) != "bearer"[i]) return false;
+  }
+  return true;
+}
+
 int handle(mg_connection* connection, void* data) {
   const auto& routes = static_cast<const HttpServer*>(data)->routes();
   const mg_request_info* request = mg_get_request_info(connection);
@@ -51,7 +61,13 @@ int handle(mg_connection* connection, void* data) {
     if (path == "/metrics") {
       return respond(connection, {200, "text/plain; version=0.0.4; charset=utf-8", routes.metrics()});
     }
-    if (path == "/healthz") return respond(connection, {200, "text/plain; charset=utf-8", "ok\n"});
+    if (path == "/healthz") {
+      if (routes.alive && !routes.alive()) {
+        return respond(connection, {503, "text/plain; charset=utf-8",
+                                    "stuck: the scheduling loop has not run for 2 minutes\n"});
+      }
+      return respond(connection, {200, "text/plain; charset=utf-8", "ok\n"});
+    }
     if (path == "/readyz") {
       if (const auto reason = routes.not_ready()) {
         return respond(connection, {503, "text/plain; charset=utf-8", "not ready: " + *reason + "\n"});
@@ -62,7 +78,7 @@ int handle(mg_connection* connection, void* data) {
       if (!routes.status_token.empty()) {
         const char* header = mg_get_header(connection, "Authorization");
         const std::string_view given = header != nullptr ? header : "";
-        if (!given.starts_with("Bearer ") || !same_secret(given.substr(7), routes.status_token)) {
+        if (!is_bearer(given) || !same_secret(given.substr(7), routes.status_token)) {
           return respond(connection, {401, "text/plain; charset=utf-8", "a bearer token is required\n"},
                          {{"WWW-Authenticate", "Bearer realm=\"retentiond\""}});
         }
@@ -88,21 +104,20 @@ HttpServer::HttpServer(const ListenAddress& address, HttpRoutes routes) : routes
   const bool ipv6 = address.host.find(':') != std::string::npos;
   const std::string where =
       (ipv6 ? "[" + address.host + "]" : address.host) + ":" + std::to_string(address.port);
-  // Enough threads that a scrape is served while a few slow clients hold theirs; a client that
-  // stalls is cut off after the request timeout.
-  const std::array<const char*, 13> options = {"listening_ports",
-                                               where.c_str(),
-                                               "num_threads",
-                                               "8",
-                                               "request_timeout_ms",
-                                               "10000",
-                                               "enable_keep_alive",
-                                               "yes",
-                                               "keep_alive_timeout_ms",
-                                               "5000",
-                                               "listen_backlog",
-                                               "64",
-                                               nullptr};
+  // Debian's civetweb is built without IPv6 (feature bit 8): say so rather than fail vaguely.
+  if (ipv6 && mg_check_feature(8) == 0) {
+    throw usage_error("http.listen \"" + where +
+                      "\": IPv6 is not supported by this build's HTTP library; use an IPv4 address such as "
+                      "0.0.0.0:9464");
+  }
+  // civetweb ties a thread to a connection for its keep-alive life: enough threads that probes
+  // and scrapes are served while a crowd of idle or slow clients hold theirs, a short keep-alive
+  // so idle ones let go soon, and a client that stalls mid-request is cut off after 10 s.
+  // clang-format off
+  const std::array<const char*, 13> options = {
+      "listening_ports", where.c_str(), "num_threads", "32", "request_timeout_ms", "10000",
+      "enable_keep_alive", "yes", "keep_alive_timeout_ms", "2000", "listen_backlog", "64", nullptr};
+  // clang-format on
   mg_callbacks callbacks{};
   callbacks.log_message = quiet_log;
   mg_init_data init{};

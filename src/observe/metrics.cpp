@@ -118,7 +118,14 @@ std::string Metrics::scrape() const { return prometheus::TextSerializer().Serial
 
 void Metrics::database_up(bool up) { database_up_->Set(up ? 1 : 0); }
 
-void Metrics::leader(bool leading) { is_leader_->Set(leading ? 1 : 0); }
+void Metrics::leader(bool leading) {
+  is_leader_->Set(leading ? 1 : 0);
+  if (leading) return;
+  // What this instance's runs left pending is the new leader's to report now; a stale count
+  // here would keep "falling behind" firing after the new leader caught up.
+  std::lock_guard lock(mutex_);
+  for (auto& [id, s] : series_) s->pending->Set(0);
+}
 
 void Metrics::running(std::size_t count) { running_->Set(static_cast<double>(count)); }
 
@@ -134,7 +141,11 @@ void Metrics::policies(const std::vector<Policy>& all, std::size_t running_count
     if (!series_.contains(policy.id)) add_series(policy);
     // A disabled policy has no schedule: no "next run" and no interval that an alert on
     // "no success for twice the schedule" would measure it against.
-    if (!policy.enabled) remove_schedule(*series_.at(policy.id));
+    if (!policy.enabled) {
+      PolicySeries& s = *series_.at(policy.id);
+      remove_schedule(s);
+      s.pending->Set(0);  // nothing is pending for a policy that will not run
+    }
   }
   for (auto it = series_.begin(); it != series_.end();) {
     const auto next = std::next(it);
@@ -205,6 +216,21 @@ void Metrics::schedule(const std::string& policy_id, std::chrono::sys_seconds ne
 void Metrics::last_success(const std::string& policy_id, std::chrono::sys_seconds when) {
   std::lock_guard lock(mutex_);
   if (PolicySeries* s = find(policy_id)) s->last_success->Set(epoch_seconds(when));
+}
+
+void Metrics::unscheduled(const std::string& policy_id) {
+  std::lock_guard lock(mutex_);
+  if (PolicySeries* s = find(policy_id)) {
+    remove_schedule(*s);
+    s->pending->Set(0);
+  }
+}
+
+void Metrics::run_failed(const std::string& policy_id, const std::string& strategy) {
+  std::lock_guard lock(mutex_);
+  PolicySeries* s = find(policy_id);
+  if (s == nullptr || s->strategy != strategy) return;
+  s->jobs[1]->Increment();  // kStatuses[1]: failed
 }
 
 void Metrics::runs_skipped(const std::string& policy_id, int slots) {

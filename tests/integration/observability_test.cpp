@@ -342,8 +342,8 @@ TEST_CASE("observability: -q prints nothing for a good run and only error lines 
   CHECK_MESSAGE(quiet.err.empty(), quiet.err);
 
   // A policy whose table is gone fails its plan: errors only, as JSON lines.
-  REQUIRE(f.rd({"ttl", "public.events", "delete", "1d", "--partition-column", "created_at", "--id", "e"}).exit_code ==
-          0);
+  REQUIRE(f.rd({"ttl", "public.events", "delete", "1d", "--partition-column", "created_at", "--id", "e"})
+              .exit_code == 0);
   f.pg.execute("DROP TABLE public.events");
   const auto failing = f.rd({"-q", "--log-format", "json", "run", "--once"});
   CHECK(failing.exit_code == 1);
@@ -355,4 +355,19 @@ TEST_CASE("observability: -q prints nothing for a good run and only error lines 
     CHECK_MESSAGE(doc["level"] == "error", line);
     CHECK(doc.contains("event"));
   }
+}
+
+TEST_CASE("observability: a policy whose table is gone counts a failed job, so the failure alert sees it") {
+  CliFixture f;
+  f.setup_with_sample_tables();
+  REQUIRE(f.rd({"ttl", "public.events", "delete", "1d", "--partition-column", "created_at", "--id", "e"})
+              .exit_code == 0);
+  f.pg.execute("DROP TABLE public.events");
+  auto d = start_daemon(f);
+  REQUIRE_MESSAGE(d.process->wait_for_output("policy.finished policy=e status=failed", 15s),
+                  d.process->err());
+  const auto scrape = http_get(d.address, "/metrics").body;
+  CHECK(sample(scrape, R"(retentiond_jobs_total{policy="e",status="failed",strategy="delete"})") == 1);
+  CHECK(f.pg.scalar("SELECT action || ':' || status FROM retention.jobs_log") == "plan:failed");
+  stop(d);
 }

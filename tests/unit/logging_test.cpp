@@ -74,7 +74,7 @@ TEST_CASE("log: a message logged without an event is still one JSON object, even
   const auto doc = nlohmann::json::parse(line);
   CHECK(doc["event"] == "log");
   CHECK(doc["message"] == "plain text\"x");
-  CHECK(doc["level"] == "warning");
+  CHECK(doc["level"] == "warn");
 }
 
 TEST_CASE("log: text lines are event key=value, quoting only values with blanks or quotes") {

@@ -28,6 +28,9 @@ class LogField {
  public:
   LogField(std::string_view key, std::string_view value) : key_(key), view_(value), quoted_(true) {}
   LogField(std::string_view key, const std::string& value) : LogField(key, std::string_view(value)) {}
+  /// A temporary string is kept, so a field stays valid wherever the field goes.
+  LogField(std::string_view key, std::string&& value)
+      : key_(key), owned_(std::move(value)), owns_(true), quoted_(true) {}
   LogField(std::string_view key, const char* value) : LogField(key, std::string_view(value)) {}
   LogField(std::string_view key, bool value) : key_(key), view_(value ? "true" : "false") {}
   template <std::integral T>

@@ -21,6 +21,10 @@ namespace retentiond {
 
 /// The first line of a driver or server error, without libpq's trailing newline and "ERROR:"
 /// prefix, for one-line messages.
+/// Sets libpq's PGCONNECT_TIMEOUT (database.connect_timeout) and PGAPPNAME once per process;
+/// connect() calls it, a multi-threaded caller calls it before its first thread.
+void prepare_libpq_environment(const Config::Database& database);
+
 [[nodiscard]] std::string first_line(const std::string& message);
 
 }  // namespace retentiond

@@ -20,6 +20,7 @@ struct HttpResponse {
 /// the scheduling loop's: a slow or stuck client holds a listener thread, not the schedule.
 struct HttpRoutes {
   std::function<std::string()> metrics;                   ///< Prometheus text
+  std::function<bool()> alive;                            ///< /healthz: the loop is not stuck
   std::function<std::optional<std::string>()> not_ready;  ///< why /readyz is 503, or nothing
   std::function<HttpResponse()> status;                   ///< the `status -o json` document
   std::string status_token;                               ///< bearer token for /status; empty: none

@@ -50,6 +50,11 @@ class Metrics {
   void last_success(const std::string& policy_id, std::chrono::sys_seconds when);
   /// A live plan: what it found expired is pending until its actions succeed.
   void planned(const PolicyPlan& plan);
+  /// A policy whose schedule does not parse: it has no next run.
+  void unscheduled(const std::string& policy_id);
+  /// A run that failed as a whole (no plan, or its session broke): one failed job, so the
+  /// failure alert fires also when no action was ever attempted.
+  void run_failed(const std::string& policy_id, const std::string& strategy);
   /// Slots of a policy that came while its previous run was still going (skipped, not queued).
   void runs_skipped(const std::string& policy_id, int slots);
   /// One recorded action: counters, the duration histogram, and one less pending.
@@ -90,7 +95,11 @@ class MetricsObserver : public RunObserver {
   explicit MetricsObserver(Metrics& metrics) : metrics_(metrics) {}
   void executing(const PolicyPlan& plan) override { metrics_.planned(plan); }
   void action_finished(const ActionResult& result) override { metrics_.action_finished(result); }
-  void finished(const PolicyPlan&, const std::vector<ActionResult>&) override {}
+  /// A plan that failed (table gone, tablespace missing) counts as a failed job: jobs_log
+  /// records it as one.
+  void finished(const PolicyPlan& plan, const std::vector<ActionResult>& results) override {
+    if (plan.error && results.empty()) metrics_.run_failed(plan.policy.id, plan.policy.strategy);
+  }
 
  private:
   Metrics& metrics_;

@@ -77,7 +77,8 @@ HttpReply http_get(const std::string& address, const std::string& path,
     if (const auto sep = header.find(':'); sep != std::string::npos) {
       std::string name = header.substr(0, sep);
       std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-      reply.headers[name] = header.substr(header.find_first_not_of(' ', sep + 1));
+      const auto value = header.find_first_not_of(' ', sep + 1);
+      reply.headers[name] = value == std::string::npos ? std::string() : header.substr(value);
     }
     line = next + 2;
   }
