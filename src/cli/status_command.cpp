@@ -45,7 +45,8 @@ ExitCode run_status_command(Context& context) {
     for (const auto& s : report.policies) {
       std::cout << "policy=" << s.id << " enabled=" << (s.enabled ? "true" : "false")
                 << " last_run=" << or_dash(s.last_started) << " status=" << or_dash(s.last_status)
-                << " last_success=" << or_dash(s.last_succeeded) << " next_run=" << or_dash(s.next_run)
+                << " last_success=" << or_dash(s.last_succeeded) << " failures=" << s.failures
+                << " next_retry=" << or_dash(s.next_retry) << " next_run=" << or_dash(s.next_run)
                 << " pending=" << pending_text(s)
                 << (s.last_error ? " error=" + nlohmann::json(*s.last_error).dump() : "") << "\n";
     }
@@ -54,7 +55,8 @@ ExitCode run_status_command(Context& context) {
   std::vector<std::vector<std::string>> rows;
   for (const auto& s : report.policies) {
     rows.push_back({s.id, s.enabled ? "yes" : "no", s.schedule, or_dash(s.last_started),
-                    or_dash(s.last_status), or_dash(s.last_succeeded), or_dash(s.next_run), pending_text(s),
+                    or_dash(s.last_status), or_dash(s.last_succeeded), std::to_string(s.failures),
+                    or_dash(s.next_retry), or_dash(s.next_run), pending_text(s),
                     s.plan_error.value_or(s.last_error.value_or(""))});
   }
   std::cout << "leader: "
@@ -64,7 +66,7 @@ ExitCode run_status_command(Context& context) {
             << "\n";
   if (!rows.empty()) {
     std::cout << render_table({"policy", "enabled", "schedule", "last run", "status", "last success",
-                               "next run", "pending", "error"},
+                               "failures", "next retry", "next run", "pending", "error"},
                               rows);
   }
   return ExitCode::ok;

@@ -69,15 +69,18 @@ void PolicyStateStore::started(pqxx::connection& connection, const std::string& 
 
 void PolicyStateStore::finished(pqxx::connection& connection, const std::string& policy_id,
                                 const std::string& status, const std::optional<std::string>& error,
-                                std::chrono::sys_seconds next_run) {
+                                std::chrono::sys_seconds next_run, int failures,
+                                std::optional<std::chrono::sys_seconds> retry_at) {
   pqxx::work tx(connection);
   tx.exec_params0(
       "UPDATE " + table_ +
           " SET last_finished_at = now(), last_status = $2, last_error = NULLIF($3, ''),"
           "     next_run_at = to_timestamp($4),"
-          "     last_succeeded_at = CASE WHEN $2 = 'succeeded' THEN now() ELSE last_succeeded_at END"
+          "     last_succeeded_at = CASE WHEN $2 = 'succeeded' THEN now() ELSE last_succeeded_at END,"
+          "     failures = $5, next_retry_at = to_timestamp(NULLIF($6, -1))"
           " WHERE policy_id = $1",
-      policy_id, status, error.value_or(""), static_cast<long long>(next_run.time_since_epoch().count()));
+      policy_id, status, error.value_or(""), static_cast<long long>(next_run.time_since_epoch().count()),
+      failures, static_cast<long long>(retry_at ? retry_at->time_since_epoch().count() : -1));
   tx.commit();
 }
 

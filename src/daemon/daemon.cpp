@@ -185,10 +185,20 @@ class Daemon {
   int wake_fd_ = -1;
 };
 
+Scheduler::RetryPolicy retry_policy(const Config& config) {
+  using std::chrono::duration_cast;
+  using std::chrono::seconds;
+  return {.initial = std::max(seconds(1), duration_cast<seconds>(config.retry.initial.seconds())),
+          .max = std::max(seconds(1), duration_cast<seconds>(config.retry.max.seconds())),
+          .max_attempts = config.retry.max_attempts};
+}
+
 Scheduler Daemon::make_scheduler() const {
-  return Scheduler(Schedule::parse(config_.scheduler.default_schedule),
-                   std::chrono::duration_cast<std::chrono::seconds>(config_.scheduler.jitter.seconds()),
-                   std::hash<std::string>{}(instance_));
+  Scheduler scheduler(Schedule::parse(config_.scheduler.default_schedule),
+                      std::chrono::duration_cast<std::chrono::seconds>(config_.scheduler.jitter.seconds()),
+                      std::hash<std::string>{}(instance_));
+  scheduler.set_retry_policy(retry_policy(config_));
+  return scheduler;
 }
 
 void Daemon::notify(const std::string& state) { sd_notifyf(0, "STATUS=%s", state.c_str()); }
@@ -550,13 +560,27 @@ void Daemon::reap() {
       next_prune_ = Clock::now() + (c.status == "succeeded" ? std::chrono::hours(24) : std::chrono::hours(1));
       continue;
     }
-    scheduler_->finished(c.policy_id, seconds_now());
+    scheduler_->finished(c.policy_id, seconds_now(), c.status == "failed");
     publish_schedule(c.policy_id);
     const auto entry = scheduler_->entries().find(c.policy_id);
-    if (!control_ || entry == scheduler_->entries().end()) continue;
+    if (entry == scheduler_->entries().end()) continue;
+    const Scheduler::Entry& e = entry->second;
+    if (e.retry_at) {
+      metrics_.retry_scheduled(c.policy_id);
+      log_event(warn, LogEvent::policy_retry_scheduled,
+                {{"policy", c.policy_id},
+                 {"attempt", e.failures},
+                 {"at", format_instant(*e.retry_at)},
+                 {"error", c.error.value_or("")}});
+    } else if (e.gave_up && e.failures == config_.retry.max_attempts + 1) {
+      log_event(err, LogEvent::policy_gave_up, {{"policy", c.policy_id}, {"failures", e.failures}},
+                "retry.max_attempts reached; it runs again at its next slot");
+    }
+    metrics_.gave_up(c.policy_id, e.gave_up);
+    if (!control_) continue;
     try {
       PolicyStateStore(config_.database.schema)
-          .finished(*control_, c.policy_id, c.status, c.error, entry->second.next_due);
+          .finished(*control_, c.policy_id, c.status, c.error, e.next_due, e.failures, e.retry_at);
       // Only once stored: the next poll reads it back, and a gauge must not jump back in time.
       if (c.status == "succeeded") metrics_.last_success(c.policy_id, seconds_now());
     } catch (const std::exception& e) {
@@ -607,6 +631,7 @@ void Daemon::reload() {
       std::lock_guard lock(config_mutex_);
       shared_config_ = std::make_shared<const Config>(applied);
     }
+    scheduler_->set_retry_policy(retry_policy(config_));
     if (schedule_changed) {
       scheduler_->reconfigure(
           Schedule::parse(config_.scheduler.default_schedule),

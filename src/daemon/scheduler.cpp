@@ -38,13 +38,17 @@ std::vector<std::string> Scheduler::update(const std::vector<Policy>& policies,
         continue;
       }
     }
-    Entry entry{.policy = policy, .schedule = *schedule, .next_due = now, .running = false};
+    Entry entry{.policy = policy, .schedule = *schedule};
+    entry.next_due = now;
     const auto known = entries_.find(policy.id);
     if (known != entries_.end() && !known->second.retired &&
         known->second.schedule.text() == entry.schedule.text()) {
       entry.next_due = known->second.next_due;
       entry.running = known->second.running;
       entry.counted_through = known->second.counted_through;
+      entry.failures = known->second.failures;
+      entry.retry_at = known->second.retry_at;
+      entry.gave_up = known->second.gave_up;
       entry.overlap_reported = known->second.overlap_reported;
     } else if (known != entries_.end() && known->second.running) {
       // Its new schedule applies from the end of the run in progress.
@@ -110,15 +114,42 @@ std::vector<Scheduler::Overlap> Scheduler::overlapping(TimePoint now) {
   return out;
 }
 
-void Scheduler::finished(const std::string& id, TimePoint now) {
+void Scheduler::finished(const std::string& id, TimePoint now, bool failed) {
   const auto it = entries_.find(id);
   if (it == entries_.end()) return;
   if (it->second.retired) {
     entries_.erase(it);
     return;
   }
-  it->second.running = false;
-  it->second.next_due = slot_after(it->second.schedule, now);
+  Entry& entry = it->second;
+  entry.running = false;
+  entry.next_due = slot_after(entry.schedule, now);
+  entry.retry_at.reset();
+  if (!failed) {
+    entry.failures = 0;
+    entry.gave_up = false;
+    return;
+  }
+  ++entry.failures;
+  // A policy that gave up is tried again at its slots; a failure there does not restart the
+  // retries (the operator has been told; a nightly failure is one more, not ten).
+  if (entry.gave_up) return;
+  if (entry.failures > retry_.max_attempts) {
+    entry.gave_up = true;
+    return;
+  }
+  auto delay = retry_.initial;
+  for (int i = 1; i < entry.failures && delay < retry_.max; ++i) delay *= 2;
+  delay = std::min(delay, retry_.max);
+  if (delay.count() > 3) {
+    std::uniform_int_distribution<std::int64_t> shorten(0, delay.count() / 4);
+    delay -= std::chrono::seconds(shorten(random_));
+  }
+  const TimePoint retry = now + delay;
+  if (retry < entry.next_due) {
+    entry.next_due = retry;
+    entry.retry_at = retry;
+  }
 }
 
 std::optional<Scheduler::TimePoint> Scheduler::next_due() const {

@@ -95,16 +95,20 @@ CREATE TABLE @schema@.policy_state (
 );
 )sql";
 
-// Observability: when each policy last succeeded, so that every replica's metrics and `status`
-// can say how long retention has gone without a successful run, whatever failed since.
+// Observability and retries: when each policy last succeeded, so that every replica's metrics
+// and `status` can say how long retention has gone without a successful run whatever failed
+// since, and how many runs in a row failed and when the next retry is due.
 constexpr std::string_view observability_schema = R"sql(
-ALTER TABLE @schema@.policy_state ADD COLUMN last_succeeded_at timestamptz;
+ALTER TABLE @schema@.policy_state
+  ADD COLUMN last_succeeded_at timestamptz,
+  ADD COLUMN failures integer NOT NULL DEFAULT 0,
+  ADD COLUMN next_retry_at timestamptz;
 )sql";
 
 constexpr Migration all_migrations[] = {
     {1, "initial schema: policies, jobs_log, policy_events", initial_schema},
     {2, "daemon: policy change notifications, leader lease, policy state", daemon_schema},
-    {3, "observability: last successful run per policy", observability_schema},
+    {3, "observability and retries: last success, failures in a row, next retry", observability_schema},
 };
 
 }  // namespace

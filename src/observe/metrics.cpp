@@ -40,6 +40,8 @@ struct Metrics::PolicySeries {
   prometheus::Gauge* interval = nullptr;
   prometheus::Gauge* pending = nullptr;
   prometheus::Counter* skipped_runs = nullptr;
+  prometheus::Counter* retries = nullptr;
+  prometheus::Gauge* gave_up = nullptr;
 };
 
 Metrics::Metrics(std::string_view version) : registry_(std::make_shared<prometheus::Registry>()) {
@@ -110,6 +112,15 @@ Metrics::Metrics(std::string_view version) : registry_(std::make_shared<promethe
                        .Name("retentiond_runs_skipped_total")
                        .Help("Scheduled slots skipped because the policy's previous run was still going")
                        .Register(*registry_);
+  retries_ = &BuildCounter()
+                  .Name("retentiond_retries_total")
+                  .Help("Retries scheduled after a failed run (retry.*)")
+                  .Register(*registry_);
+  gave_up_ =
+      &BuildGauge()
+           .Name("retentiond_policy_gave_up")
+           .Help("1 while the policy has failed retry.max_attempts retries in a row (until a run succeeds)")
+           .Register(*registry_);
 }
 
 Metrics::~Metrics() = default;
@@ -170,6 +181,8 @@ void Metrics::add_series(const Policy& policy) {
   s->last_success = &last_success_->Add({{"policy", policy.id}});
   s->pending = &pending_->Add({{"policy", policy.id}});
   s->skipped_runs = &skipped_runs_->Add({{"policy", policy.id}});
+  s->retries = &retries_->Add({{"policy", policy.id}});
+  s->gave_up = &gave_up_->Add({{"policy", policy.id}});
   series_[policy.id] = std::move(s);
 }
 
@@ -184,6 +197,8 @@ void Metrics::remove_series(const std::string& policy_id) {
   last_success_->Remove(s.last_success);
   pending_->Remove(s.pending);
   skipped_runs_->Remove(s.skipped_runs);
+  retries_->Remove(s.retries);
+  gave_up_->Remove(s.gave_up);
   remove_schedule(*it->second);
   series_.erase(it);
 }
@@ -216,6 +231,16 @@ void Metrics::schedule(const std::string& policy_id, std::chrono::sys_seconds ne
 void Metrics::last_success(const std::string& policy_id, std::chrono::sys_seconds when) {
   std::lock_guard lock(mutex_);
   if (PolicySeries* s = find(policy_id)) s->last_success->Set(epoch_seconds(when));
+}
+
+void Metrics::retry_scheduled(const std::string& policy_id) {
+  std::lock_guard lock(mutex_);
+  if (PolicySeries* s = find(policy_id)) s->retries->Increment();
+}
+
+void Metrics::gave_up(const std::string& policy_id, bool gave_up) {
+  std::lock_guard lock(mutex_);
+  if (PolicySeries* s = find(policy_id)) s->gave_up->Set(gave_up ? 1 : 0);
 }
 
 void Metrics::unscheduled(const std::string& policy_id) {

@@ -73,7 +73,8 @@ StatusReport read_status(pqxx::connection& connection, const Config& config, boo
     for (const auto& row :
          tx.exec("SELECT policy_id, to_char(last_started_at" + at + ", to_char(last_finished_at" + at +
                  ", last_status, last_error, to_char(next_run_at" + at + ", to_char(last_succeeded_at" + at +
-                 " FROM " + quote_identifier(report.schema) + ".policy_state")) {
+                 ", failures, to_char(next_retry_at" + at + " FROM " + quote_identifier(report.schema) +
+                 ".policy_state")) {
       const auto it = by_id.find(row[0].as<std::string>());
       if (it == by_id.end()) continue;
       auto& s = *it->second;
@@ -83,6 +84,8 @@ StatusReport read_status(pqxx::connection& connection, const Config& config, boo
       s.last_error = text_of(row[4]);
       s.next_run = text_of(row[5]);
       s.last_succeeded = text_of(row[6]);
+      s.failures = row[7].as<int>();
+      s.next_retry = text_of(row[8]);
     }
   }
   if (count_pending) {
@@ -115,6 +118,8 @@ std::string status_json(const StatusReport& report) {
                                {"last_status", optional(s.last_status)},
                                {"last_error", optional(s.last_error)},
                                {"last_succeeded_at", optional(s.last_succeeded)},
+                               {"failures", s.failures},
+                               {"next_retry_at", optional(s.next_retry)},
                                {"next_run_at", optional(s.next_run)},
                                {"pending", optional(s.pending)},
                                {"plan_error", optional(s.plan_error)}});

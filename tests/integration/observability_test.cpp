@@ -241,7 +241,7 @@ TEST_CASE("observability: /status is the status -o json document, behind a beare
   for (const auto& [key, value] : m.items()) keys.push_back(key);
   CHECK(keys == std::vector<std::string>{"id", "table", "strategy", "enabled", "schedule", "last_started_at",
                                          "last_finished_at", "last_status", "last_error", "last_succeeded_at",
-                                         "next_run_at", "pending", "plan_error"});
+                                         "failures", "next_retry_at", "next_run_at", "pending", "plan_error"});
   CHECK(m["table"] == "public.metrics");
   CHECK(m["strategy"] == "delete");
   CHECK(m["last_status"] == "succeeded");

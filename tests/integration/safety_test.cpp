@@ -1,7 +1,11 @@
 // Production safety against a real PostgreSQL: the audit tables do not grow for years, a
 // policy's runs never queue up behind each other.
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <csignal>
+#include <filesystem>
 #include <thread>
 
 #include <doctest/doctest.h>
@@ -149,4 +153,60 @@ TEST_CASE("safety: a drop that cannot get its lock gives up within lock_timeout,
   const auto again = f.rd({"run", "--once"}, {{"RETENTIOND_DATABASE_LOCK_TIMEOUT", "1s"}});
   CHECK_MESSAGE(again.exit_code == 0, again.err);
   CHECK(f.pg.scalar("SELECT count(*) FROM pg_inherits WHERE inhparent = 'public.metrics'::regclass") == "0");
+}
+
+TEST_CASE(
+    "safety: a policy failing on a missing tablespace is retried with growing gaps, then succeeds at once") {
+  CliFixture f;
+  f.setup_with_sample_tables();
+  const auto location = f.pg.directory() / "cold";
+  std::filesystem::create_directory(location);
+  struct stat owner {};
+  REQUIRE(::stat(f.pg.directory().c_str(), &owner) == 0);
+  REQUIRE(::chown(location.c_str(), owner.st_uid, owner.st_gid) == 0);
+  f.pg.execute("CREATE TABLESPACE cold LOCATION '" + location.string() + "'");
+  REQUIRE(f.rd({"ttl", "public.metrics", "reallocate:cold", "1d", "--schedule", "@daily", "--id", "m"})
+              .exit_code == 0);
+  f.pg.execute("DROP TABLESPACE cold");  // gone after the policy was written
+
+  auto d = daemon(f, {{"RETENTIOND_RETRY_INITIAL", "1s"}, {"RETENTIOND_RETRY_MAX", "4s"}});
+  std::vector<Clock::time_point> starts;
+  std::size_t seen = 0;
+  const auto give_up = Clock::now() + 20s;
+  while (starts.size() < 4 && Clock::now() < give_up) {
+    const std::string log = d->err();
+    for (auto at = log.find("policy.starting policy=m", seen); at != std::string::npos;
+         at = log.find("policy.starting policy=m", at + 1)) {
+      starts.push_back(Clock::now());
+      seen = at + 1;
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  REQUIRE_MESSAGE(starts.size() >= 4, d->err());
+  const auto gap = [&](std::size_t i) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(starts[i + 1] - starts[i]).count();
+  };
+  // retry.initial 1s, doubling: about 1, 2, 4 s; a retry is never due before its time.
+  CHECK_MESSAGE(gap(0) < gap(1), gap(0) << " " << gap(1));
+  CHECK_MESSAGE(gap(1) < gap(2), gap(1) << " " << gap(2));
+  CHECK(gap(2) >= 2500);
+  CHECK(d->err().find("policy.retry_scheduled policy=m attempt=3") != std::string::npos);
+  const auto status_run = f.rd({"status", "-o", "json", "--no-pending"});
+  REQUIRE_MESSAGE(status_run.exit_code == 0, status_run.err);
+  const auto status = nlohmann::json::parse(status_run.out);
+  CHECK(status["policies"][0]["failures"].get<int>() >= 3);
+  CHECK(status["policies"][0]["next_retry_at"].is_string());
+
+  // The tablespace is back: the next retry (at most retry.max later) succeeds, long before the
+  // daily slot.
+  f.pg.execute("CREATE TABLESPACE cold LOCATION '" + location.string() + "'");
+  REQUIRE_MESSAGE(d->wait_for_output("policy.finished policy=m status=succeeded", 8s), d->err());
+  CHECK(f.pg.scalar("SELECT t.spcname FROM pg_class c JOIN pg_tablespace t ON t.oid = c.reltablespace"
+                    " WHERE c.relname = 'metrics_p20240101'") == "cold");
+  std::this_thread::sleep_for(300ms);
+  const auto after = nlohmann::json::parse(f.rd({"status", "-o", "json", "--no-pending"}).out);
+  CHECK(after["policies"][0]["failures"] == 0);
+  CHECK(after["policies"][0]["next_retry_at"].is_null());
+  CHECK(after["policies"][0]["next_run_at"].get<std::string>().ends_with("T00:00:00Z"));
+  stop_cleanly(*d);
 }

@@ -222,3 +222,56 @@ TEST_CASE("scheduler: slots that come while a run is still going are skipped and
   CHECK(again[1].first);
   CHECK(again[1].slots == 1);
 }
+
+TEST_CASE("scheduler: a failed run is retried after retry.initial, doubling up to retry.max, then gives up") {
+  Scheduler s = hourly();
+  s.set_retry_policy({.initial = 10s, .max = 40s, .max_attempts = 4});
+  s.update({policy("a", "t1")}, {}, at(10, 0));
+  std::vector<std::int64_t> gaps;
+  TimePoint now = at(10, 0);
+  for (int run = 0; run < 5; ++run) {
+    REQUIRE(ids(s.start_due(now, 1)) == std::vector<std::string>{"a"});
+    s.finished("a", now, true);
+    const auto& e = s.entries().at("a");
+    if (run < 4) {
+      REQUIRE(e.retry_at.has_value());
+      CHECK(e.next_due == *e.retry_at);
+      gaps.push_back((e.next_due - now).count());
+      now = e.next_due;
+    } else {
+      CHECK(e.gave_up);
+      CHECK_FALSE(e.retry_at.has_value());
+      CHECK(e.next_due == at(11, 0));  // back at its slots
+    }
+    CHECK(e.failures == run + 1);
+  }
+  // Doubling, each shortened by at most a quarter: 10, 20, 40, 40 at most.
+  REQUIRE(gaps.size() == 4);
+  CHECK(gaps[0] >= 8);
+  CHECK(gaps[0] <= 10);
+  CHECK(gaps[1] >= 15);
+  CHECK(gaps[1] <= 20);
+  CHECK(gaps[2] >= 30);
+  CHECK(gaps[2] <= 40);
+  CHECK(gaps[3] >= 30);
+  CHECK(gaps[3] <= 40);
+  // A failure at its slot after giving up does not start the retries over; a success resets.
+  REQUIRE(ids(s.start_due(at(11, 0), 1)) == std::vector<std::string>{"a"});
+  s.finished("a", at(11, 1), true);
+  CHECK(s.entries().at("a").next_due == at(12, 0));
+  REQUIRE(ids(s.start_due(at(12, 0), 1)) == std::vector<std::string>{"a"});
+  s.finished("a", at(12, 1), false);
+  CHECK(s.entries().at("a").failures == 0);
+  CHECK_FALSE(s.entries().at("a").gave_up);
+}
+
+TEST_CASE("scheduler: a retry never comes later than the next slot, and a success clears it") {
+  Scheduler s = hourly();
+  s.set_retry_policy({.initial = 3600s, .max = 7200s, .max_attempts = 3});
+  s.update({policy("a", "t1")}, {}, at(10, 50));
+  REQUIRE(ids(s.start_due(at(10, 50), 1)).size() == 1);
+  s.finished("a", at(10, 51), true);
+  CHECK(s.entries().at("a").next_due == at(11, 0));  // the slot comes first
+  CHECK_FALSE(s.entries().at("a").retry_at.has_value());
+  CHECK(s.entries().at("a").failures == 1);
+}

@@ -28,6 +28,8 @@ namespace retentiond {
     "a stored schedule does not parse; the policy never runs")                                               \
   X(policy_starting, "policy.starting", "a scheduled run begins; late_ms says how long after its slot")      \
   X(policy_run_skipped, "policy.run_skipped", "a slot came while the previous run was going; not queued")    \
+  X(policy_retry_scheduled, "policy.retry_scheduled", "a run failed; retried at `at` (attempt N)")           \
+  X(policy_gave_up, "policy.gave_up", "retry.max_attempts failed runs in a row; back at its slots")          \
   X(policy_not_started, "policy.not_started", "the worker thread could not be created")                      \
   X(policy_finished, "policy.finished", "a run ended; status and action counts")                             \
   X(policy_failed, "policy.failed", "a policy could not be planned or its run broke off")                    \

@@ -42,8 +42,10 @@ class PolicyStateStore {
   [[nodiscard]] std::map<std::string, Stored> read(pqxx::connection& connection);
   void started(pqxx::connection& connection, const std::string& policy_id, const std::string& instance);
   /// `status` succeeded also sets last_succeeded_at.
+  /// `failures`: consecutive failed runs; `retry_at`: when the next retry is due, if one is.
   void finished(pqxx::connection& connection, const std::string& policy_id, const std::string& status,
-                const std::optional<std::string>& error, std::chrono::sys_seconds next_run);
+                const std::optional<std::string>& error, std::chrono::sys_seconds next_run, int failures,
+                std::optional<std::chrono::sys_seconds> retry_at);
 
  private:
   std::string table_;

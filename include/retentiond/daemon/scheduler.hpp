@@ -20,6 +20,13 @@ class Scheduler {
  public:
   using TimePoint = std::chrono::sys_seconds;
 
+  /// How failed runs are retried (the retry.* keys). max_attempts 0: never.
+  struct RetryPolicy {
+    std::chrono::seconds initial{30};
+    std::chrono::seconds max{1800};
+    int max_attempts = 10;
+  };
+
   struct Entry {
     Policy policy;
     Schedule schedule;
@@ -29,7 +36,10 @@ class Scheduler {
     bool retired = false;
     /// While running: the run's start, then the last slot reported by overlapping().
     TimePoint counted_through{};
-    bool overlap_reported = false;  ///< this run has had an overlap reported
+    bool overlap_reported = false;        ///< this run has had an overlap reported
+    int failures = 0;                     ///< consecutive failed runs; a success resets it
+    std::optional<TimePoint> retry_at{};  ///< next_due is a retry, not a slot
+    bool gave_up = false;                 ///< failed max_attempts retries in a row; back at the next slot
   };
 
   /// A policy whose slots came while its previous run was still going.
@@ -60,9 +70,13 @@ class Scheduler {
   /// back to back forever. finished() schedules the first slot after the run.
   std::vector<Overlap> overlapping(TimePoint now);
 
-  /// A run of `id` ended at `now`: it is next due at its first slot after `now`. Unknown ids
-  /// (removed while running) are ignored.
-  void finished(const std::string& id, TimePoint now);
+  /// A run of `id` ended at `now`: it is next due at its first slot after `now`, or, when it
+  /// failed, at a retry if that comes earlier: retry.initial after the first failure, doubling
+  /// up to retry.max, each shortened by a random quarter at most so that many failing
+  /// policies do not retry in step; at most retry.max_attempts retries in a row, then it waits
+  /// for its slots (gave_up). Unknown ids (removed while running) are ignored.
+  void finished(const std::string& id, TimePoint now, bool failed = false);
+  void set_retry_policy(const RetryPolicy& retry) { retry_ = retry; }
 
   /// The earliest due time of an idle policy whose table is free, if any: when start_due can
   /// next return something without a run finishing first.
@@ -84,6 +98,7 @@ class Scheduler {
 
   Schedule default_schedule_;
   std::chrono::seconds jitter_;
+  RetryPolicy retry_;
   std::mt19937_64 random_;
   std::map<std::string, Entry> entries_;
 };

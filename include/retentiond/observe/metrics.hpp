@@ -50,6 +50,10 @@ class Metrics {
   void last_success(const std::string& policy_id, std::chrono::sys_seconds when);
   /// A live plan: what it found expired is pending until its actions succeed.
   void planned(const PolicyPlan& plan);
+  /// A failed run of the policy will be retried before its next slot.
+  void retry_scheduled(const std::string& policy_id);
+  /// The policy failed retry.max_attempts retries in a row (until a run succeeds).
+  void gave_up(const std::string& policy_id, bool gave_up);
   /// A policy whose schedule does not parse: it has no next run.
   void unscheduled(const std::string& policy_id);
   /// A run that failed as a whole (no plan, or its session broke): one failed job, so the
@@ -83,6 +87,8 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>* interval_;
   prometheus::Family<prometheus::Gauge>* pending_;
   prometheus::Family<prometheus::Counter>* skipped_runs_;
+  prometheus::Family<prometheus::Counter>* retries_;
+  prometheus::Family<prometheus::Gauge>* gave_up_;
   std::map<std::string, prometheus::Histogram*> by_strategy_;
 
   std::mutex mutex_;  ///< guards series_: a worker's update never meets a removed series

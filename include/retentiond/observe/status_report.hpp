@@ -23,7 +23,9 @@ struct StatusReport {
     std::string id, table, strategy, schedule;
     bool enabled = true;
     std::optional<std::string> last_started, last_finished, last_status, last_error, last_succeeded, next_run;
-    std::optional<std::size_t> pending;  ///< actions a run would take now; none when not counted
+    int failures = 0;                       ///< failed runs in a row
+    std::optional<std::string> next_retry;  ///< when a failed run is retried, if it is
+    std::optional<std::size_t> pending;     ///< actions a run would take now; none when not counted
     std::optional<std::string> plan_error;
   };
   std::string schema;
