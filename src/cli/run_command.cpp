@@ -6,6 +6,7 @@
 #include "retentiond/cli/commands.hpp"
 #include "retentiond/cli/run_output.hpp"
 #include "retentiond/daemon/daemon.hpp"
+#include "retentiond/db/connection.hpp"
 #include "retentiond/engine/bounds.hpp"
 #include "retentiond/engine/jobs_log.hpp"
 #include "retentiond/engine/run.hpp"
@@ -34,30 +35,37 @@ ExitCode run_run_command(Context& context) {
   std::optional<std::string> tags;
   std::optional<std::string> as_of;
   po::options_description options("Options");
-  options.add_options()
-      ("once", po::bool_switch(&once), "plan and execute every selected policy once, then exit")
-      ("dry-run", po::bool_switch(&dry_run), "print the plan and the exact SQL; change nothing anywhere")
-      ("policy", po::value(&policy_ids)->value_name("ID")->composing(), "only this policy (repeatable; runs it even when disabled)")
-      ("tags", po::value<std::string>()->value_name("a,b")->notifier([&](const std::string& v) { tags = v; }), "only policies carrying all these tags")
-      ("as-of", po::value<std::string>()->value_name("WHEN")->notifier([&](const std::string& v) { as_of = v; }),
-       "plan as if now were this ISO 8601 date or timestamp (UTC unless an offset is given)");
+  options.add_options()("once", po::bool_switch(&once),
+                        "plan and execute every selected policy once, then exit")(
+      "dry-run", po::bool_switch(&dry_run), "print the plan and the exact SQL; change nothing anywhere")(
+      "policy", po::value(&policy_ids)->value_name("ID")->composing(),
+      "only this policy (repeatable; runs it even when disabled)")(
+      "tags", po::value<std::string>()->value_name("a,b")->notifier([&](const std::string& v) { tags = v; }),
+      "only policies carrying all these tags")(
+      "as-of",
+      po::value<std::string>()->value_name("WHEN")->notifier([&](const std::string& v) { as_of = v; }),
+      "plan as if now were this ISO 8601 date or timestamp (UTC unless an offset is given)");
   if (context.help) {
-    std::cout << command_help("run [--once [--dry-run] [--policy ID]... [--tags a,b] [--as-of WHEN]]",
-                              "Without --once: the daemon. Runs every enabled policy on its schedule (at most\n"
-                              "scheduler.max_concurrent_jobs at a time, never two on one table), picks up policy changes\n"
-                              "at once (NOTIFY), leads or follows other daemons on the same database (ha.*), waits out\n"
-                              "database outages. SIGTERM/SIGINT: finish or, past scheduler.shutdown_timeout, cancel the\n"
-                              "running actions, then exit 0. SIGHUP: re-read the configuration file.\n\n"
-                              "With --once: plans every selected policy against the live catalog and executes it (oldest\n"
-                              "data first), recording each action in jobs_log. Exit code 1 when any action failed.",
-                              options);
+    std::cout << command_help(
+        "run [--once [--dry-run] [--policy ID]... [--tags a,b] [--as-of WHEN]]",
+        "Without --once: the daemon. Runs every enabled policy on its schedule (at most\n"
+        "scheduler.max_concurrent_jobs at a time, never two on one table), picks up policy changes\n"
+        "at once (NOTIFY), leads or follows other daemons on the same database (ha.*), waits out\n"
+        "database outages. SIGTERM/SIGINT: finish or, past scheduler.shutdown_timeout, cancel the\n"
+        "running actions, then exit 0. SIGHUP: re-read the configuration file.\n\n"
+        "With --once: plans every selected policy against the live catalog and executes it (oldest\n"
+        "data first), recording each action in jobs_log. Exit code 1 when any action failed.",
+        options);
     return ExitCode::ok;
   }
   (void)parse_command_line(context.args, options, {});
   if (!once) {
-    for (const auto& [given, name] : {std::pair{dry_run, "--dry-run"}, std::pair{!policy_ids.empty(), "--policy"},
-                                      std::pair{tags.has_value(), "--tags"}, std::pair{as_of.has_value(), "--as-of"}}) {
-      if (given) throw usage_error(std::string(name) + " needs --once (the daemon runs every enabled policy on its schedule)");
+    for (const auto& [given, name] :
+         {std::pair{dry_run, "--dry-run"}, std::pair{!policy_ids.empty(), "--policy"},
+          std::pair{tags.has_value(), "--tags"}, std::pair{as_of.has_value(), "--as-of"}}) {
+      if (given)
+        throw usage_error(std::string(name) +
+                          " needs --once (the daemon runs every enabled policy on its schedule)");
     }
     return run_daemon(context.sources, context.config, context.quiet);
   }
@@ -70,6 +78,11 @@ ExitCode run_run_command(Context& context) {
                       : std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
 
   auto connection = context.open_database();
+  // A hot standby refuses every write; a plan there would fail action by action. A dry run
+  // only reads, so it may look at a standby's catalog.
+  if (!dry_run && in_recovery(*connection)) {
+    throw database_error("the database is a hot standby (in recovery): run retention against the primary");
+  }
   if (dry_run) {
     // Read-only by construction: every transaction of this session is READ ONLY, so even a
     // bug that tried to write would be refused by the server.

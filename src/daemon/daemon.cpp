@@ -119,6 +119,10 @@ class Daemon {
   };
 
   void connect_control();
+  void enter_standby();
+  /// Whether the database is still in recovery (looked at every 2 s); on promotion, starts
+  /// listening and working.
+  bool still_standby(Clock::time_point now);
   void lose_control(const std::exception& e, bool outage = true);
   void tick();
   void reap();
@@ -173,6 +177,9 @@ class Daemon {
   Clock::time_point next_watchdog_{};
   Clock::time_point next_prune_{};  ///< audit pruning: at the first leadership, then daily
   bool pruning_ = false;
+  bool standby_ = false;  ///< the database is a hot standby: nothing is done until promotion
+  bool standby_logged_ = false;
+  Clock::time_point next_recovery_check_{};
   milliseconds watchdog_interval_{0};
   bool leading_ = false;
   bool ready_sent_ = false;
@@ -283,11 +290,17 @@ void Daemon::connect_control() {
     }
     pqxx::nontransaction(*control_).exec("SET application_name = " +
                                          control_->quote("retentiond " + instance_ + " control"));
-    listener_ = std::make_unique<PolicyListener>(*control_, config_.database.schema, policies_changed_);
+    standby_ = in_recovery(*control_);
+    // A standby refuses LISTEN as it refuses every write: listen once it is promoted.
+    if (standby_) {
+      enter_standby();
+    } else {
+      listener_ = std::make_unique<PolicyListener>(*control_, config_.database.schema, policies_changed_);
+    }
     if (down_logged_) log_event(info, LogEvent::database_reconnected, {}, "the database is reachable again");
     down_logged_ = false;
     metrics_.database_up(true);
-    set_not_ready(stop_ ? std::optional<std::string>("stopping") : std::nullopt);
+    if (!standby_) set_not_ready(stop_ ? std::optional<std::string>("stopping") : std::nullopt);
     backoff_ = milliseconds(1000);
     policies_changed_ = true;
     orphans_pending_ = true;
@@ -300,6 +313,34 @@ void Daemon::connect_control() {
   } catch (const std::exception& e) {
     lose_control(e);
   }
+}
+
+void Daemon::enter_standby() {
+  // Nothing to do on a standby: no lease, no runs, not ready. Looked at again every 2 s, so a
+  // promotion is noticed within seconds and work starts by itself.
+  next_recovery_check_ = Clock::now() + milliseconds(2000);
+  if (!stop_) set_not_ready("the database is a hot standby (in recovery): waiting for promotion");
+  if (!standby_logged_) {
+    log_event(warn, LogEvent::database_standby, {{"instance", instance_}},
+              "connected to a hot standby: doing nothing until it is promoted");
+    notify("database is a standby; waiting for promotion");
+    standby_logged_ = true;
+  }
+}
+
+bool Daemon::still_standby(Clock::time_point now) {
+  if (now < next_recovery_check_) return true;
+  next_recovery_check_ = now + milliseconds(2000);
+  if (in_recovery(*control_)) return true;
+  standby_ = false;
+  standby_logged_ = false;
+  log_event(info, LogEvent::database_promoted, {{"instance", instance_}},
+            "the database left recovery; starting work");
+  listener_ = std::make_unique<PolicyListener>(*control_, config_.database.schema, policies_changed_);
+  policies_changed_ = true;
+  set_not_ready(stop_ ? std::optional<std::string>("stopping") : std::nullopt);
+  notify("running");
+  return false;
 }
 
 void Daemon::lose_control(const std::exception& e, bool outage) {
@@ -331,6 +372,7 @@ void Daemon::tick() {
     if (!control_) return;
   }
   try {
+    if (standby_ && still_standby(now)) return;
     control_->get_notifs();
     // Renewed while stopping too: the lease must outlive the runs still finishing.
     if (now >= next_lease_) {
@@ -704,6 +746,8 @@ milliseconds Daemon::wait_time() const {
   const auto earlier = [&](Clock::time_point t) { until = std::min(until, t); };
   if (!control_) {
     earlier(next_connect_);
+  } else if (standby_) {
+    earlier(next_recovery_check_);  // nothing else happens on a standby
   } else {
     if (policies_changed_) return milliseconds(0);
     earlier(next_poll_);

@@ -60,6 +60,11 @@ void prepare_libpq_environment(const Config::Database& database) {
   });
 }
 
+bool in_recovery(pqxx::connection& connection) {
+  pqxx::nontransaction tx(connection);
+  return tx.exec("SELECT pg_catalog.pg_is_in_recovery()")[0][0].as<bool>();
+}
+
 std::unique_ptr<pqxx::connection> connect(const Config::Database& database) {
   prepare_libpq_environment(database);
 

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <csignal>
 #include <filesystem>
+#include <regex>
 #include <thread>
 
 #include <doctest/doctest.h>
@@ -13,6 +14,7 @@
 #include <pqxx/pqxx>
 
 #include "support/cli_fixture.hpp"
+#include "support/http_client.hpp"
 
 using retentiond::testing::ChildProcess;
 using retentiond::testing::CliFixture;
@@ -25,6 +27,12 @@ namespace {
 std::unique_ptr<ChildProcess> daemon(const CliFixture& f, std::map<std::string, std::string> env = {}) {
   env.emplace("RETENTIOND_HTTP_LISTEN", "127.0.0.1:0");
   return spawn_retentiond({"--database-url", f.pg.url(), "--log-format", "text", "run"}, env);
+}
+
+std::size_t occurrences(const std::string& text, const std::string& needle) {
+  std::size_t count = 0;
+  for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++count;
+  return count;
 }
 
 void stop_cleanly(ChildProcess& d) {
@@ -209,4 +217,53 @@ TEST_CASE(
   CHECK(after["policies"][0]["next_retry_at"].is_null());
   CHECK(after["policies"][0]["next_run_at"].get<std::string>().ends_with("T00:00:00Z"));
   stop_cleanly(*d);
+}
+
+TEST_CASE(
+    "safety: on a streaming standby the daemon is not ready and changes nothing, after promotion it works") {
+  CliFixture f;
+  f.setup_with_sample_tables();
+  REQUIRE(f.rd({"ttl", "public.metrics", "delete", "1d", "--id", "m"}).exit_code == 0);
+  retentiond::testing::PgServer standby(retentiond::testing::PgServer::StandbyOf{f.pg});
+  // The standby has replayed the policy (and the expired partition) from the primary.
+  const auto replayed_by = Clock::now() + 10s;
+  while (Clock::now() < replayed_by &&
+         standby.scalar("SELECT count(*) FROM retention.policies WHERE id = 'm'") != "1") {
+    std::this_thread::sleep_for(100ms);
+  }
+  REQUIRE(standby.scalar("SELECT pg_is_in_recovery()") == "t");
+  REQUIRE(standby.scalar("SELECT to_regclass('public.metrics_p20240101') IS NOT NULL") == "t");
+
+  // run --once refuses at once, one line, exit 3; a dry run may look.
+  const auto once = retentiond::testing::run_retentiond({"--database-url", standby.url(), "run", "--once"});
+  CHECK(once.exit_code == 3);
+  CHECK_MESSAGE(retentiond::testing::is_one_line(once.err), once.err);
+  CHECK(once.err.find("hot standby") != std::string::npos);
+  CHECK(retentiond::testing::run_retentiond({"--database-url", standby.url(), "run", "--once", "--dry-run"})
+            .exit_code == 0);
+
+  auto d = spawn_retentiond({"--database-url", standby.url(), "--log-format", "text", "run"},
+                            {{"RETENTIOND_HTTP_LISTEN", "127.0.0.1:0"}});
+  REQUIRE_MESSAGE(d->wait_for_output("database.standby", 10s), d->err());
+  const std::string log = d->err();
+  std::smatch match;
+  REQUIRE(std::regex_search(log, match, std::regex(R"(http\.listening address=([0-9.]+:[0-9]+))")));
+  const std::string address = match[1];
+  std::this_thread::sleep_for(3s);  // two looks at the standby: still nothing
+  const auto ready = retentiond::testing::http_get(address, "/readyz");
+  CHECK(ready.status == 503);
+  CHECK(ready.body.find("hot standby") != std::string::npos);
+  CHECK(d->err().find("policy.starting") == std::string::npos);
+  CHECK(d->err().find("leader.acquired") == std::string::npos);
+  CHECK(occurrences(d->err(), "database.standby") == 1);  // logged once, not every look
+
+  const auto promoted_at = Clock::now();
+  standby.promote();
+  REQUIRE_MESSAGE(d->wait_for_output("policy.finished policy=m status=succeeded", 15s), d->err());
+  const auto took = Clock::now() - promoted_at;
+  CHECK_MESSAGE(took < 15s, std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
+  CHECK(standby.scalar("SELECT to_regclass('public.metrics_p20240101') IS NULL") == "t");
+  CHECK(retentiond::testing::http_get(address, "/readyz").status == 200);
+  d->send_signal(SIGTERM);
+  CHECK(d->wait(15s).exit_code == 0);
 }

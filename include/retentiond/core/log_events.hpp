@@ -19,6 +19,8 @@ namespace retentiond {
   X(database_unreachable, "database.unreachable",                                                            \
     "the database connection was lost (logged once per outage)")                                             \
   X(database_reconnected, "database.reconnected", "the database is reachable again after an outage")         \
+  X(database_standby, "database.standby", "connected to a hot standby: nothing is done until promotion")     \
+  X(database_promoted, "database.promoted", "the standby was promoted: work starts")                         \
   X(leader_acquired, "leader.acquired", "this instance now holds the scheduler lease and runs policies")     \
   X(leader_lost, "leader.lost", "this instance no longer leads (another one does, or the database is gone)") \
   X(leader_released, "leader.released", "the lease was handed back at a clean stop")                         \

@@ -21,6 +21,9 @@ namespace retentiond {
 
 /// The first line of a driver or server error, without libpq's trailing newline and "ERROR:"
 /// prefix, for one-line messages.
+/// Whether the server is a hot standby (pg_is_in_recovery()): it accepts reads only.
+[[nodiscard]] bool in_recovery(pqxx::connection& connection);
+
 /// Sets libpq's PGCONNECT_TIMEOUT (database.connect_timeout) and PGAPPNAME once per process;
 /// connect() calls it, a multi-threaded caller calls it before its first thread.
 void prepare_libpq_environment(const Config::Database& database);

@@ -343,7 +343,7 @@ std::string percent_encode(const std::string& value) {
 
 }  // namespace
 
-PgServer::PgServer() : bindir_(find_bindir()), port_(pick_port()) {
+void PgServer::prepare_directory() {
   const bool as_root = geteuid() == 0;
   if (as_root) {
     const passwd* user = getpwnam("postgres");
@@ -353,12 +353,48 @@ PgServer::PgServer() : bindir_(find_bindir()), port_(pick_port()) {
     run_as_uid_ = user->pw_uid;
     run_as_gid_ = user->pw_gid;
   }
-  const fs::path base = temp_base(as_root);
-  directory_ = make_directory(base, "retentiond-pg-");
+  directory_ = make_directory(temp_base(as_root), "retentiond-pg-");
+  if (run_as_uid_ && chown(directory_.c_str(), *run_as_uid_, run_as_gid_) != 0) {
+    const int error = errno;
+    remove_directory();
+    throw std::runtime_error("chown " + directory_.string() + ": " + errno_text(error));
+  }
+}
+
+PgServer::PgServer(StandbyOf standby) : bindir_(find_bindir()), port_(pick_port()) {
+  prepare_directory();
   try {
-    if (run_as_uid_ && chown(directory_.c_str(), *run_as_uid_, run_as_gid_) != 0) {
-      throw std::runtime_error("chown " + directory_.string() + ": " + errno_text(errno));
+    const passwd* user = run_as_uid_ ? getpwuid(*run_as_uid_) : nullptr;
+    const fs::path log = directory_ / "basebackup.log";
+    // -R writes standby.signal and primary_conninfo: the copy starts as a streaming standby.
+    const pid_t pid =
+        spawn_logged({(bindir_ / "pg_basebackup").string(), "-D", (directory_ / "data").string(), "-R", "-X",
+                      "stream", "-c", "fast", "-h", standby.primary.directory().string(), "-p",
+                      std::to_string(standby.primary.port()), "-U", "postgres"},
+                     server_environment(user), log, run_as_uid_, run_as_gid_, SIGKILL);
+    const auto status = wait_for_exit(pid, kInitdbTimeout);
+    if (!status || !WIFEXITED(*status) || WEXITSTATUS(*status) != 0) {
+      if (!status) {
+        kill(pid, SIGKILL);
+        waitpid(pid, nullptr, 0);
+      }
+      throw std::runtime_error("pg_basebackup failed; basebackup.log ends with:\n" + tail_of(log, 40));
     }
+    configure();  // appended last: this server's port and socket directory win over the copy's
+    launch();
+  } catch (...) {
+    shutdown(SIGQUIT);
+    remove_directory();
+    throw;
+  }
+}
+
+void PgServer::promote() const { execute("SELECT pg_promote(true, 30)"); }
+
+PgServer::PgServer() : bindir_(find_bindir()), port_(pick_port()) {
+  prepare_directory();
+  const fs::path base = directory_.parent_path();
+  try {
     if (copy_template(base)) {
       configure();
       try {

@@ -35,6 +35,12 @@ class PgServer {
   /// Throws std::runtime_error, with the tail of the initdb or server log, when the cluster
   /// cannot be created or started.
   PgServer();
+  /// A hot standby of `primary`, streaming from it: its data directory comes from
+  /// `pg_basebackup -R` (so it starts in recovery), in a directory of its own like any server.
+  struct StandbyOf {
+    const PgServer& primary;
+  };
+  explicit PgServer(StandbyOf standby);
   ~PgServer();
   PgServer(const PgServer&) = delete;
   PgServer& operator=(const PgServer&) = delete;
@@ -67,11 +73,14 @@ class PgServer {
   /// Starts the server again after stop() and waits until it accepts connections.
   void start();
   [[nodiscard]] bool running() const;
+  /// Promotes a standby (pg_promote, waiting for it): it leaves recovery and accepts writes.
+  void promote() const;
 
   /// The last `lines` lines of the server log (startup messages, errors, every statement).
   [[nodiscard]] std::string log_tail(std::size_t lines = 40) const;
 
  private:
+  void prepare_directory();
   bool copy_template(const std::filesystem::path& base);
   void initdb(const std::filesystem::path& data, const std::filesystem::path& log) const;
   void configure();
