@@ -115,7 +115,9 @@ class Daemon {
     std::thread thread;
     std::atomic<int> backend_pid{0};
     std::atomic<bool> done{false};
-    bool cancel_logged = false;  ///< main thread only
+    StopRequest stop;                                       ///< shutdown, or max_runtime reached
+    Clock::time_point deadline = Clock::time_point::max();  ///< start + the policy's max_runtime
+    bool cancel_logged = false;                             ///< main thread only
   };
 
   void connect_control();
@@ -134,6 +136,9 @@ class Daemon {
   void reload();
   void begin_shutdown(const char* signal_name);
   void cancel_workers();
+  /// Stops runs past their policy's max_runtime: no further action, the statement cancelled.
+  void enforce_max_runtime();
+  void cancel(Worker& worker, const char* why);
   [[nodiscard]] milliseconds wait_time() const;
   void notify(const std::string& state);
   void start_http();
@@ -468,6 +473,15 @@ void Daemon::start(const Policy& policy) {
              {"late_ms", std::max<std::int64_t>(0, late.count())}});
   Worker& worker = workers_.emplace_back();
   worker.policy_id = policy.id;
+  if (const auto limit = policy.options.find("max_runtime"); limit != policy.options.end()) {
+    // Validated when the policy was written; a hand-edited row that does not parse means none.
+    try {
+      worker.deadline = Clock::now() + Duration::parse(limit->second).seconds();
+      worker.stop.max_runtime = limit->second;
+    } catch (const Error&) {
+    }
+  }
+  if (stop_) worker.stop.cause = StopCause::shutdown;
   metrics_.running(scheduler_->running());
   try {
     worker.thread = std::thread([this, &worker, config = shared_config_, policy, now = seconds_now()] {
@@ -505,7 +519,7 @@ void Daemon::work(Worker& worker, std::shared_ptr<const Config> config_ptr, Poli
       RunRequest request;
       request.policy_ids = {policy.id};
       request.now = now;
-      request.stop = &stop_;
+      request.stop = &worker.stop;
       Outcome outcome(metrics_);
       const RunSummary summary = run_once(*connection, config, *dialect, request, outcome);
       done.error = outcome.error;
@@ -690,6 +704,10 @@ void Daemon::reload() {
 void Daemon::begin_shutdown(const char* signal_name) {
   if (stop_) return;
   stop_ = true;
+  for (auto& worker : workers_) {
+    auto none = StopCause::none;
+    worker.stop.cause.compare_exchange_strong(none, StopCause::shutdown);
+  }
   stop_deadline_ = Clock::now() + to_ms(config_.scheduler.shutdown_timeout);
   // A load balancer stops sending work here; the listener stays up until the process ends.
   set_not_ready("stopping");
@@ -702,22 +720,34 @@ void Daemon::begin_shutdown(const char* signal_name) {
 }
 
 void Daemon::cancel_workers() {
+  for (auto& worker : workers_) cancel(worker, "shutdown_timeout passed");
+}
+
+void Daemon::enforce_max_runtime() {
+  const auto now = Clock::now();
+  for (auto& worker : workers_) {
+    if (worker.done || now < worker.deadline) continue;
+    auto none = StopCause::none;
+    worker.stop.cause.compare_exchange_strong(none, StopCause::max_runtime);
+    if (worker.stop.cause.load() == StopCause::max_runtime) cancel(worker, "max_runtime reached");
+  }
+}
+
+void Daemon::cancel(Worker& worker, const char* why) {
   // Sent again on every pass (every 200 ms) until the worker is done: the server ignores a
   // cancel that arrives between two statements, and a worker may be between two statements.
-  for (auto& worker : workers_) {
-    const int pid = worker.backend_pid;
-    if (pid == 0 || worker.done || !control_) continue;
-    if (!worker.cancel_logged) {
-      log_event(warn, LogEvent::job_cancelling, {{"policy", worker.policy_id}}, "shutdown_timeout passed");
-      worker.cancel_logged = true;
-    }
-    try {
-      pqxx::nontransaction tx(*control_);
-      tx.exec_params("SELECT pg_cancel_backend($1)", pid);
-    } catch (const std::exception& e) {
-      log_event(err, LogEvent::job_cancel_failed,
-                {{"policy", worker.policy_id}, {"error", first_line(e.what())}});
-    }
+  const int pid = worker.backend_pid;
+  if (pid == 0 || worker.done || !control_) return;
+  if (!worker.cancel_logged) {
+    log_event(warn, LogEvent::job_cancelling, {{"policy", worker.policy_id}}, why);
+    worker.cancel_logged = true;
+  }
+  try {
+    pqxx::nontransaction tx(*control_);
+    tx.exec_params("SELECT pg_cancel_backend($1)", pid);
+  } catch (const std::exception& e) {
+    log_event(err, LogEvent::job_cancel_failed,
+              {{"policy", worker.policy_id}, {"error", first_line(e.what())}});
   }
 }
 
@@ -759,6 +789,9 @@ milliseconds Daemon::wait_time() const {
     }
   }
   if (stop_) earlier(now >= stop_deadline_ ? now + milliseconds(200) : stop_deadline_);
+  for (const auto& worker : workers_) {
+    if (!worker.done) earlier(now >= worker.deadline ? now + milliseconds(200) : worker.deadline);
+  }
   if (watchdog_interval_.count() > 0) earlier(next_watchdog_);
   return std::max(milliseconds(0), std::chrono::ceil<milliseconds>(until - now));
 }
@@ -788,6 +821,7 @@ ExitCode Daemon::run() {
   for (;;) {
     heartbeat_ = std::chrono::steady_clock::now().time_since_epoch().count();
     tick();
+    enforce_max_runtime();
     if (stop_) {
       reap();
       if (workers_.empty()) break;

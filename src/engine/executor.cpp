@@ -28,12 +28,15 @@ void set_lock_timeout(pqxx::transaction_base& tx, const Dialect& dialect, const 
 }  // namespace
 
 Executor::Executor(pqxx::connection& connection, const Config& config, const Dialect& dialect, JobsLog& jobs,
-                   const std::atomic<bool>* stop)
+                   const StopRequest* stop)
     : connection_(connection), config_(config), dialect_(dialect), jobs_(jobs), stop_(stop) {}
 
 JobOutcome Executor::failure(std::int64_t job_id, const Action& action, const std::exception& error) const {
   const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error);
   // 57014: query_canceled, which is how the daemon stops a statement past shutdown_timeout.
+  if (timed_out() && sql != nullptr && sql->sqlstate() == "57014") {
+    return failed(job_id, "cancelled: " + time_is_up() + "; retried later");
+  }
   if (stopping() && sql != nullptr && sql->sqlstate() == "57014") {
     return {.id = job_id,
             .status = "abandoned",
@@ -110,8 +113,9 @@ std::vector<ActionResult> Executor::execute(const PolicyPlan& plan, RunObserver*
                           .status = "skipped",
                           .rows = std::nullopt,
                           .bytes = std::nullopt,
-                          .error = stopping() ? "not attempted: the daemon is shutting down"
-                                              : "not attempted: an earlier action of this policy failed"});
+                          .error = timed_out()  ? "not attempted: " + time_is_up()
+                                   : stopping() ? "not attempted: the daemon is shutting down"
+                                                : "not attempted: an earlier action of this policy failed"});
     }
     jobs_.finish(outcomes);
     for (std::size_t i = 0; i < rest.size(); ++i) record(results, {rest[i], outcomes[i], 0});
@@ -313,6 +317,14 @@ JobOutcome Executor::delete_rows(const Action& action, std::int64_t job_id) {
       jobs_.progress(job_id, total);
     }
     if (deleted < action.batch_size) break;
+    if (timed_out()) {
+      return {
+          .id = job_id,
+          .status = "failed",
+          .rows = total,
+          .bytes = std::nullopt,
+          .error = "stopped after " + std::to_string(total) + " rows: " + time_is_up() + "; retried later"};
+    }
     if (stopping()) {
       // Between batches is a clean place to stop: every batch so far is committed, and the
       // next run carries on from here.

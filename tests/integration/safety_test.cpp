@@ -267,3 +267,39 @@ TEST_CASE(
   d->send_signal(SIGTERM);
   CHECK(d->wait(15s).exit_code == 0);
 }
+
+TEST_CASE(
+    "safety: a run past its policy's max_runtime is stopped, recorded failed with the reason, and retried") {
+  CliFixture f;
+  f.setup_with_sample_tables();
+  // 200 batches of 100 rows, each made slow by a statement trigger: about 40 s in all.
+  f.pg.execute(R"sql(
+    INSERT INTO public.events (created_at, body) SELECT '2023-01-01'::timestamptz + g * interval '1 minute', 'x'
+      FROM generate_series(1, 20000) g;
+    CREATE FUNCTION public.slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.2); RETURN NULL; END $$;
+    CREATE TRIGGER slow AFTER DELETE ON public.events FOR EACH STATEMENT EXECUTE FUNCTION public.slow();
+  )sql");
+  REQUIRE(f.rd({"ttl", "public.events", "delete", "30d", "--partition-column", "created_at", "--option",
+                "batch_size=100", "--option", "max_runtime=2s", "--schedule", "0 0 1 1 *", "--id", "events"})
+              .exit_code == 0);
+  // A yearly slot: the retry (in 10 minutes at most) comes first, whatever the time of day.
+  auto d = daemon(f, {{"RETENTIOND_RETRY_INITIAL", "10m"}, {"RETENTIOND_RETRY_MAX", "1h"}});
+  REQUIRE_MESSAGE(d->wait_for_output("policy.starting policy=events", 10s), d->err());
+  const auto started = Clock::now();
+  REQUIRE_MESSAGE(d->wait_for_output("policy.finished policy=events status=failed", 10s), d->err());
+  const auto took = Clock::now() - started;
+  CHECK_MESSAGE(took < 4s, std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
+  CHECK(d->err().find("job.cancelling policy=events: max_runtime reached") != std::string::npos);
+  CHECK_MESSAGE(d->wait_for_output("policy.retry_scheduled policy=events attempt=1", 3s), d->err());
+  const auto row =
+      f.pg.query("SELECT status, error, rows_affected FROM retention.jobs_log WHERE policy_id = 'events'");
+  REQUIRE(row.size() == 1);
+  CHECK(row[0][0] == "failed");
+  CHECK_MESSAGE(row[0][1]->find("max_runtime 2s") != std::string::npos, *row[0][1]);
+  // Committed batches stay deleted (the count says how many), the batch in flight rolled back.
+  const auto deleted = std::stoll(row[0][2].value_or("0"));
+  CHECK(deleted > 0);
+  CHECK(std::stoll(f.pg.scalar("SELECT count(*) FROM public.events")) == 20000 - deleted);
+  CHECK(f.pg.scalar("SELECT count(*) FROM retention.jobs_log WHERE status = 'running'") == "0");
+  stop_cleanly(*d);
+}

@@ -23,8 +23,8 @@ struct PartitionBound {
 [[nodiscard]] PartitionBound parse_partition_bound(std::string_view expression);
 
 /// A timestamptz, timestamp or date literal in ISO style (`2024-01-01`, `2024-01-01 00:00:00`,
-/// `2024-01-01 00:00:00.5+05:30`, `2024-01-01T00:00:00Z`) as an instant, reading values without offset as UTC and
-/// truncating fractions. `infinity`, BC dates and anything else give nullopt.
+/// `2024-01-01 00:00:00.5+05:30`, `2024-01-01T00:00:00Z`) as an instant, reading values without offset as UTC
+/// and truncating fractions. `infinity`, BC dates and anything else give nullopt.
 [[nodiscard]] std::optional<std::chrono::sys_seconds> parse_timestamp_literal(std::string_view text);
 
 }  // namespace retentiond

@@ -22,7 +22,7 @@ struct PartitionFacts {
   /// As pg_get_expr prints it, for the reason a partition is skipped; kept only when the bound
   /// is not a closed time range (a catalog of 100,000 partitions need not hold them all).
   std::string bound_text;
-  std::string tablespace;  ///< empty: the database's default tablespace
+  std::string tablespace;       ///< empty: the database's default tablespace
   std::int64_t size_bytes = 0;  ///< estimate from relpages
   std::int64_t estimated_rows = 0;
 };
@@ -33,8 +33,8 @@ struct TableFacts {
   QualifiedName table;
   bool exists = false;
   bool partitioned = false;
-  std::optional<std::string> key_column;  ///< single-column partition key
-  std::string key_type;                   ///< format_type of the key / time column
+  std::optional<std::string> key_column;   ///< single-column partition key
+  std::string key_type;                    ///< format_type of the key / time column
   std::vector<PartitionFacts> partitions;  ///< ordered by lower bound, unbounded first
 };
 

@@ -11,6 +11,7 @@
 #include "retentiond/engine/jobs_log.hpp"
 #include "retentiond/engine/plan.hpp"
 #include "retentiond/engine/run_observer.hpp"
+#include "retentiond/engine/stop.hpp"
 
 namespace retentiond {
 
@@ -23,7 +24,7 @@ class Executor {
  public:
   /// `stop` (may be null): once set, no further action starts; see RunRequest::stop.
   Executor(pqxx::connection& connection, const Config& config, const Dialect& dialect, JobsLog& jobs,
-           const std::atomic<bool>* stop = nullptr);
+           const StopRequest* stop = nullptr);
 
   /// `observer` (may be null) sees each action's result as soon as it is recorded.
   std::vector<ActionResult> execute(const PolicyPlan& plan, RunObserver* observer = nullptr);
@@ -31,7 +32,8 @@ class Executor {
  private:
   /// Drops a run of consecutive partitions, several per transaction; returns how many actions
   /// it consumed from `begin`.
-  std::size_t drop_group(const std::vector<Action>& actions, std::size_t begin, std::vector<ActionResult>& results);
+  std::size_t drop_group(const std::vector<Action>& actions, std::size_t begin,
+                         std::vector<ActionResult>& results);
   JobOutcome run_single(const Action& action, std::int64_t job_id);
   JobOutcome delete_rows(const Action& action, std::int64_t job_id);
   JobOutcome detach(const Action& action);
@@ -40,13 +42,17 @@ class Executor {
   JobOutcome failure(std::int64_t job_id, const Action& action, const std::exception& error) const;
   /// Appends to the results and tells the observer.
   void record(std::vector<ActionResult>& results, ActionResult result);
-  [[nodiscard]] bool stopping() const { return stop_ != nullptr && stop_->load(); }
+  [[nodiscard]] bool stopping() const { return stop_ != nullptr && stop_->requested(); }
+  [[nodiscard]] bool timed_out() const {
+    return stop_ != nullptr && stop_->cause.load() == StopCause::max_runtime;
+  }
+  [[nodiscard]] std::string time_is_up() const { return "the run reached max_runtime " + stop_->max_runtime; }
 
   pqxx::connection& connection_;
   const Config& config_;
   const Dialect& dialect_;
   JobsLog& jobs_;
-  const std::atomic<bool>* stop_;
+  const StopRequest* stop_;
   RunObserver* observer_ = nullptr;
 };
 

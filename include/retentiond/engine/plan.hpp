@@ -13,11 +13,11 @@
 namespace retentiond {
 
 enum class ActionKind {
-  drop_partition,    ///< DROP TABLE partition (batched several per transaction)
-  detach_partition,  ///< ALTER TABLE parent DETACH PARTITION [CONCURRENTLY], optionally then DROP
-  set_tablespace,    ///< ALTER TABLE partition SET TABLESPACE target
-  delete_rows,       ///< plain table: DELETE in bounded batches, each its own transaction
-  snapshot_partition,///< COPY to an archive, verify, then DROP
+  drop_partition,      ///< DROP TABLE partition (batched several per transaction)
+  detach_partition,    ///< ALTER TABLE parent DETACH PARTITION [CONCURRENTLY], optionally then DROP
+  set_tablespace,      ///< ALTER TABLE partition SET TABLESPACE target
+  delete_rows,         ///< plain table: DELETE in bounded batches, each its own transaction
+  snapshot_partition,  ///< COPY to an archive, verify, then DROP
 };
 
 /// One unit of work, with the exact SQL it runs. Everything execution needs was decided by the
@@ -37,13 +37,13 @@ struct Action {
   std::optional<std::chrono::sys_seconds> lower;
   std::optional<std::chrono::sys_seconds> upper;
   std::int64_t size_bytes = 0;
-  std::string target;  ///< tablespace or repository name
-  std::int64_t batch_size = 0;              ///< delete_rows: rows per transaction
+  std::string target;           ///< tablespace or repository name
+  std::int64_t batch_size = 0;  ///< delete_rows: rows per transaction
   /// drop_partition: consecutive drops with the same number (1, 2, ...) are one transaction
   /// and one statement, `DROP TABLE a, b, ...` (Dialect::drop_tables); each keeps its own `sql`
   /// for the audit and for the partition-at-a-time retry after a failed group.
   std::int64_t transaction = 0;
-  std::chrono::milliseconds lock_timeout{0};    ///< 0: database default
+  std::chrono::milliseconds lock_timeout{0};  ///< 0: database default
 };
 
 /// What an action works on, for people: its partition, or its table for a plain-table delete.

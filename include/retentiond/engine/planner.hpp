@@ -27,13 +27,15 @@ struct PlanContext {
   std::chrono::milliseconds lock_timeout;
 
   /// An action for `partition` with the fields every strategy fills the same way.
-  [[nodiscard]] Action partition_action(const PartitionFacts& partition, ActionKind kind, std::string name) const;
+  [[nodiscard]] Action partition_action(const PartitionFacts& partition, ActionKind kind,
+                                        std::string name) const;
 };
 
 /// Plans one policy: cutoff = ttl before `now`; checks the table (exists, key type, shape the
 /// strategy needs); sorts partitions into expired and skipped (with the reason); then lets the
 /// strategy turn the expired ones into actions. Pure: the same inputs give the same plan.
-[[nodiscard]] PolicyPlan plan_policy(const Policy& policy, const TableFacts& table, const DatabaseFacts& database,
-                                     const Dialect& dialect, const Config& config, std::chrono::sys_seconds now);
+[[nodiscard]] PolicyPlan plan_policy(const Policy& policy, const TableFacts& table,
+                                     const DatabaseFacts& database, const Dialect& dialect,
+                                     const Config& config, std::chrono::sys_seconds now);
 
 }  // namespace retentiond

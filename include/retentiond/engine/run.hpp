@@ -12,6 +12,7 @@
 #include "retentiond/engine/executor.hpp"
 #include "retentiond/engine/plan.hpp"
 #include "retentiond/engine/run_observer.hpp"
+#include "retentiond/engine/stop.hpp"
 
 namespace retentiond {
 
@@ -22,7 +23,7 @@ struct RunRequest {
   std::chrono::sys_seconds now{};       ///< `--as-of`, or the clock
   /// Set by the daemon at shutdown: no new action starts, and an action cancelled meanwhile
   /// is recorded `abandoned` rather than `failed`.
-  const std::atomic<bool>* stop = nullptr;
+  const StopRequest* stop = nullptr;
 };
 
 /// What a run did, counted: one failed plan counts once in `failed`.
