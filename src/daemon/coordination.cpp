@@ -44,9 +44,11 @@ std::map<std::string, PolicyStateStore::Stored> PolicyStateStore::read(pqxx::con
   std::map<std::string, Stored> out;
   pqxx::read_transaction tx(connection);
   for (const auto& row : tx.exec("SELECT policy_id, extract(epoch FROM last_started_at)::bigint,"
-                                 " extract(epoch FROM last_succeeded_at)::bigint FROM " +
+                                 " extract(epoch FROM last_succeeded_at)::bigint, failures,"
+                                 " extract(epoch FROM next_retry_at)::bigint FROM " +
                                  table_)) {
-    out.emplace(row[0].as<std::string>(), Stored{instant(row[1]), instant(row[2])});
+    out.emplace(row[0].as<std::string>(),
+                Stored{instant(row[1]), instant(row[2]), row[3].as<int>(), instant(row[4])});
   }
   return out;
 }

@@ -115,9 +115,8 @@ class Daemon {
     std::thread thread;
     std::atomic<int> backend_pid{0};
     std::atomic<bool> done{false};
-    StopRequest stop;                                       ///< shutdown, or max_runtime reached
-    Clock::time_point deadline = Clock::time_point::max();  ///< start + the policy's max_runtime
-    bool cancel_logged = false;                             ///< main thread only
+    StopRequest stop;            ///< shutdown; the run keeps its max_runtime itself
+    bool cancel_logged = false;  ///< main thread only
   };
 
   void connect_control();
@@ -136,9 +135,6 @@ class Daemon {
   void reload();
   void begin_shutdown(const char* signal_name);
   void cancel_workers();
-  /// Stops runs past their policy's max_runtime: no further action, the statement cancelled.
-  void enforce_max_runtime();
-  void cancel(Worker& worker, const char* why);
   [[nodiscard]] milliseconds wait_time() const;
   void notify(const std::string& state);
   void start_http();
@@ -295,12 +291,14 @@ void Daemon::connect_control() {
     }
     pqxx::nontransaction(*control_).exec("SET application_name = " +
                                          control_->quote("retentiond " + instance_ + " control"));
-    standby_ = in_recovery(*control_);
     // A standby refuses LISTEN as it refuses every write: listen once it is promoted.
-    if (standby_) {
+    if (in_recovery(*control_)) {
+      standby_ = true;
       enter_standby();
     } else {
       listener_ = std::make_unique<PolicyListener>(*control_, config_.database.schema, policies_changed_);
+      standby_ = false;
+      standby_logged_ = false;  // a later standby spell is logged again
     }
     if (down_logged_) log_event(info, LogEvent::database_reconnected, {}, "the database is reachable again");
     down_logged_ = false;
@@ -337,11 +335,11 @@ bool Daemon::still_standby(Clock::time_point now) {
   if (now < next_recovery_check_) return true;
   next_recovery_check_ = now + milliseconds(2000);
   if (in_recovery(*control_)) return true;
-  standby_ = false;
-  standby_logged_ = false;
   log_event(info, LogEvent::database_promoted, {{"instance", instance_}},
             "the database left recovery; starting work");
   listener_ = std::make_unique<PolicyListener>(*control_, config_.database.schema, policies_changed_);
+  standby_ = false;  // only once the listener exists: without it, changes would wait for a poll
+  standby_logged_ = false;
   policies_changed_ = true;
   set_not_ready(stop_ ? std::optional<std::string>("stopping") : std::nullopt);
   notify("running");
@@ -377,7 +375,10 @@ void Daemon::tick() {
     if (!control_) return;
   }
   try {
-    if (standby_ && still_standby(now)) return;
+    if (standby_) {
+      reap();  // runs begun while this was a primary still finish and are accounted for
+      if (still_standby(now)) return;
+    }
     control_->get_notifs();
     // Renewed while stopping too: the lease must outlive the runs still finishing.
     if (now >= next_lease_) {
@@ -410,10 +411,12 @@ void Daemon::tick() {
       const auto policies = PolicyStore(*control_, config_.database.schema).list();
       const auto stored = PolicyStateStore(config_.database.schema).read(*control_);
       std::map<std::string, Scheduler::TimePoint> last;
+      std::map<std::string, Scheduler::Resume> resume;
       for (const auto& [id, state] : stored) {
         if (state.last_started) last.emplace(id, *state.last_started);
+        resume.emplace(id, Scheduler::Resume{state.failures, state.next_retry});
       }
-      const auto invalid = scheduler_->update(policies, last, seconds_now());
+      const auto invalid = scheduler_->update(policies, last, seconds_now(), resume);
       for (const auto& id : invalid) {
         log_event(err, LogEvent::policy_invalid_schedule, {{"policy", id}},
                   "its schedule does not parse; it will not run");
@@ -476,7 +479,7 @@ void Daemon::start(const Policy& policy) {
   if (const auto limit = policy.options.find("max_runtime"); limit != policy.options.end()) {
     // Validated when the policy was written; a hand-edited row that does not parse means none.
     try {
-      worker.deadline = Clock::now() + Duration::parse(limit->second).seconds();
+      worker.stop.deadline = std::chrono::steady_clock::now() + Duration::parse(limit->second).seconds();
       worker.stop.max_runtime = limit->second;
     } catch (const Error&) {
     }
@@ -524,6 +527,12 @@ void Daemon::work(Worker& worker, std::shared_ptr<const Config> config_ptr, Poli
       const RunSummary summary = run_once(*connection, config, *dialect, request, outcome);
       done.error = outcome.error;
       done.status = outcome.abandoned ? "abandoned" : summary.any_failed() ? "failed" : "succeeded";
+      // Out of time with work left (the last action finished, but later ones never started):
+      // a failure, so the retry schedule takes it up.
+      if (done.status == "succeeded" && worker.stop.timed_out() && summary.succeeded < summary.planned) {
+        done.status = "failed";
+        done.error = "the run reached max_runtime " + worker.stop.max_runtime;
+      }
       log_event(info, LogEvent::policy_finished,
                 {{"policy", policy.id},
                  {"status", done.status},
@@ -720,39 +729,27 @@ void Daemon::begin_shutdown(const char* signal_name) {
 }
 
 void Daemon::cancel_workers() {
-  for (auto& worker : workers_) cancel(worker, "shutdown_timeout passed");
-}
-
-void Daemon::enforce_max_runtime() {
-  const auto now = Clock::now();
-  for (auto& worker : workers_) {
-    if (worker.done || now < worker.deadline) continue;
-    auto none = StopCause::none;
-    worker.stop.cause.compare_exchange_strong(none, StopCause::max_runtime);
-    if (worker.stop.cause.load() == StopCause::max_runtime) cancel(worker, "max_runtime reached");
-  }
-}
-
-void Daemon::cancel(Worker& worker, const char* why) {
   // Sent again on every pass (every 200 ms) until the worker is done: the server ignores a
   // cancel that arrives between two statements, and a worker may be between two statements.
-  const int pid = worker.backend_pid;
-  if (pid == 0 || worker.done || !control_) return;
-  if (!worker.cancel_logged) {
-    log_event(warn, LogEvent::job_cancelling, {{"policy", worker.policy_id}}, why);
-    worker.cancel_logged = true;
-  }
-  try {
-    pqxx::nontransaction tx(*control_);
-    tx.exec_params("SELECT pg_cancel_backend($1)", pid);
-  } catch (const std::exception& e) {
-    log_event(err, LogEvent::job_cancel_failed,
-              {{"policy", worker.policy_id}, {"error", first_line(e.what())}});
+  for (auto& worker : workers_) {
+    const int pid = worker.backend_pid;
+    if (pid == 0 || worker.done || !control_ || standby_) continue;
+    if (!worker.cancel_logged) {
+      log_event(warn, LogEvent::job_cancelling, {{"policy", worker.policy_id}}, "shutdown_timeout passed");
+      worker.cancel_logged = true;
+    }
+    try {
+      pqxx::nontransaction tx(*control_);
+      tx.exec_params("SELECT pg_cancel_backend($1)", pid);
+    } catch (const std::exception& e) {
+      log_event(err, LogEvent::job_cancel_failed,
+                {{"policy", worker.policy_id}, {"error", first_line(e.what())}});
+    }
   }
 }
 
 void Daemon::abandon_own_rows(const char* why) {
-  if (!control_) return;
+  if (!control_ || standby_) return;
   try {
     pqxx::work tx(*control_);
     const auto result =
@@ -784,14 +781,11 @@ milliseconds Daemon::wait_time() const {
     earlier(next_lease_);
     const auto limit = static_cast<std::size_t>(std::max(1, config_.scheduler.max_concurrent_jobs));
     // With every slot taken, a finished worker (eventfd) is what can make room, not the clock.
-    if (leading_ && !stop_ && scheduler_ && workers_.size() < limit) {
+    if (leading_ && !stop_ && scheduler_ && scheduler_->running() < limit) {
       if (const auto due = scheduler_->next_due()) earlier(Clock::time_point(*due));
     }
   }
   if (stop_) earlier(now >= stop_deadline_ ? now + milliseconds(200) : stop_deadline_);
-  for (const auto& worker : workers_) {
-    if (!worker.done) earlier(now >= worker.deadline ? now + milliseconds(200) : worker.deadline);
-  }
   if (watchdog_interval_.count() > 0) earlier(next_watchdog_);
   return std::max(milliseconds(0), std::chrono::ceil<milliseconds>(until - now));
 }
@@ -821,7 +815,6 @@ ExitCode Daemon::run() {
   for (;;) {
     heartbeat_ = std::chrono::steady_clock::now().time_since_epoch().count();
     tick();
-    enforce_max_runtime();
     if (stop_) {
       reap();
       if (workers_.empty()) break;

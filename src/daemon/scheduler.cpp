@@ -21,7 +21,7 @@ Scheduler::TimePoint Scheduler::slot_after(const Schedule& schedule, TimePoint t
 
 std::vector<std::string> Scheduler::update(const std::vector<Policy>& policies,
                                            const std::map<std::string, TimePoint>& last_started,
-                                           TimePoint now) {
+                                           TimePoint now, const std::map<std::string, Resume>& resume) {
   std::vector<std::string> invalid;
   std::map<std::string, Entry> next;
   for (const auto& policy : policies) {
@@ -53,9 +53,20 @@ std::vector<std::string> Scheduler::update(const std::vector<Policy>& policies,
     } else if (known != entries_.end() && known->second.running) {
       // Its new schedule applies from the end of the run in progress.
       entry.running = true;
+      entry.counted_through = known->second.counted_through;
+      entry.overlap_reported = known->second.overlap_reported;
+      entry.failures = known->second.failures;
     } else if (const auto last = last_started.find(policy.id); last != last_started.end()) {
       const TimePoint slot = slot_after(entry.schedule, last->second);
       entry.next_due = std::max(slot, now);  // a missed slot: once, now
+      if (const auto stored = resume.find(policy.id); stored != resume.end() && stored->second.failures > 0) {
+        entry.failures = stored->second.failures;
+        entry.gave_up = entry.failures > retry_.max_attempts;
+        if (stored->second.retry_at && *stored->second.retry_at < slot) {
+          entry.next_due = std::max(*stored->second.retry_at, now);
+          entry.retry_at = entry.next_due;
+        }
+      }
     }
     next.emplace(policy.id, std::move(entry));
   }

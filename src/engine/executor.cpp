@@ -27,6 +27,14 @@ void set_lock_timeout(pqxx::transaction_base& tx, const Dialect& dialect, const 
 
 }  // namespace
 
+void Executor::limit(pqxx::transaction_base& tx, const Action& action) const {
+  set_lock_timeout(tx, dialect_, action);
+  if (stop_ == nullptr || stop_->deadline == std::chrono::steady_clock::time_point::max()) return;
+  const auto left =
+      std::chrono::ceil<std::chrono::milliseconds>(stop_->deadline - std::chrono::steady_clock::now());
+  tx.exec0("SET LOCAL statement_timeout = " + std::to_string(std::max<std::int64_t>(1, left.count())));
+}
+
 Executor::Executor(pqxx::connection& connection, const Config& config, const Dialect& dialect, JobsLog& jobs,
                    const StopRequest* stop)
     : connection_(connection), config_(config), dialect_(dialect), jobs_(jobs), stop_(stop) {}
@@ -140,7 +148,7 @@ std::size_t Executor::drop_group(const std::vector<Action>& actions, std::size_t
   std::vector<JobOutcome> outcomes;
   try {
     pqxx::work tx(connection_);
-    set_lock_timeout(tx, dialect_, *group.front());
+    limit(tx, *group.front());
     // One statement for the whole group, as the planner grouped it. Should it fail, the group
     // is redone one partition at a time below, so the audit names the partition at fault.
     tx.exec0(dialect_.drop_tables(partitions));
@@ -240,7 +248,7 @@ JobOutcome Executor::run_single(const Action& action, std::int64_t job_id) {
 JobOutcome Executor::in_transaction(const Action& action) {
   try {
     pqxx::work tx(connection_);
-    set_lock_timeout(tx, dialect_, action);
+    limit(tx, action);
     for (const auto& statement : action.sql) tx.exec0(statement);
     tx.commit();
     return {.id = 0,
@@ -272,7 +280,7 @@ JobOutcome Executor::detach(const Action& action) {
   }
   if (action.sql.size() > 1) {
     pqxx::work tx(connection_);
-    set_lock_timeout(tx, dialect_, action);
+    limit(tx, action);
     for (std::size_t i = 1; i < action.sql.size(); ++i) tx.exec0(action.sql[i]);
     tx.commit();
   }
@@ -289,7 +297,7 @@ JobOutcome Executor::delete_rows(const Action& action, std::int64_t job_id) {
     std::int64_t deleted = 0;
     try {
       pqxx::work tx(connection_);
-      set_lock_timeout(tx, dialect_, action);
+      limit(tx, action);
       deleted = static_cast<std::int64_t>(
           tx.exec_params(action.sql.front(), action.params.at(0), std::stoll(action.params.at(1)))
               .affected_rows());

@@ -135,7 +135,10 @@ void Metrics::leader(bool leading) {
   // What this instance's runs left pending is the new leader's to report now; a stale count
   // here would keep "falling behind" firing after the new leader caught up.
   std::lock_guard lock(mutex_);
-  for (auto& [id, s] : series_) s->pending->Set(0);
+  for (auto& [id, s] : series_) {
+    s->pending->Set(0);
+    s->gave_up->Set(0);  // the retry state is the leader's; it reports its own
+  }
 }
 
 void Metrics::running(std::size_t count) { running_->Set(static_cast<double>(count)); }
@@ -156,6 +159,7 @@ void Metrics::policies(const std::vector<Policy>& all, std::size_t running_count
       PolicySeries& s = *series_.at(policy.id);
       remove_schedule(s);
       s.pending->Set(0);  // nothing is pending for a policy that will not run
+      s.gave_up->Set(0);
     }
   }
   for (auto it = series_.begin(); it != series_.end();) {

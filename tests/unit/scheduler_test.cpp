@@ -275,3 +275,30 @@ TEST_CASE("scheduler: a retry never comes later than the next slot, and a succes
   CHECK_FALSE(s.entries().at("a").retry_at.has_value());
   CHECK(s.entries().at("a").failures == 1);
 }
+
+TEST_CASE(
+    "scheduler: a new leader carries on the stored retries, and a schedule edited mid-run counts no bogus "
+    "skips") {
+  Scheduler s = hourly();
+  s.set_retry_policy({.initial = 60s, .max = 600s, .max_attempts = 3});
+  // The old leader recorded 2 failures and a retry at 10:20; its last run started 10:17.
+  s.update({policy("a", "t1")}, {{"a", at(10, 17)}}, at(10, 18),
+           {{"a", Scheduler::Resume{.failures = 2, .retry_at = at(10, 20)}}});
+  CHECK(s.entries().at("a").next_due == at(10, 20));
+  CHECK(s.entries().at("a").failures == 2);
+  CHECK_FALSE(s.entries().at("a").gave_up);
+  // One that had given up waits for its slot.
+  Scheduler t = hourly();
+  t.set_retry_policy({.initial = 60s, .max = 600s, .max_attempts = 3});
+  t.update({policy("b", "t1")}, {{"b", at(10, 17)}}, at(10, 18), {{"b", Scheduler::Resume{.failures = 4}}});
+  CHECK(t.entries().at("b").next_due == at(11, 0));
+  CHECK(t.entries().at("b").gave_up);
+
+  // A run in progress whose schedule is edited: only slots after the run's start count (of the
+  // new schedule, which is what the policy now says), not every slot since 1970.
+  REQUIRE(ids(s.start_due(at(10, 20), 1)) == std::vector<std::string>{"a"});
+  s.update({policy("a", "t1", "@every 10m")}, {}, at(10, 25));
+  const auto overlaps = s.overlapping(at(11, 30));
+  REQUIRE(overlaps.size() == 1);
+  CHECK(overlaps[0].slots == 7);  // 10:30, 10:40, ... 11:30
+}

@@ -37,6 +37,8 @@ class PolicyStateStore {
   struct Stored {
     std::optional<std::chrono::sys_seconds> last_started;    ///< by any daemon
     std::optional<std::chrono::sys_seconds> last_succeeded;  ///< end of the last successful run
+    int failures = 0;                                        ///< failed runs in a row
+    std::optional<std::chrono::sys_seconds> next_retry;      ///< when the next retry is due
   };
   /// What the table says about each policy that has run.
   [[nodiscard]] std::map<std::string, Stored> read(pqxx::connection& connection);

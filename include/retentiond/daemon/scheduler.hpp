@@ -58,8 +58,15 @@ class Scheduler {
   /// `last_started` (its last run, by any daemon) when that is known, else at `now`: a slot
   /// missed while no daemon ran is made up once, not once per missed slot. Returns the ids of
   /// policies whose stored schedule does not parse (they are left out).
+  /// The retry state stored for a policy (policy_state), so that a new leader carries on the
+  /// retries of the old one.
+  struct Resume {
+    int failures = 0;
+    std::optional<TimePoint> retry_at{};
+  };
   std::vector<std::string> update(const std::vector<Policy>& policies,
-                                  const std::map<std::string, TimePoint>& last_started, TimePoint now);
+                                  const std::map<std::string, TimePoint>& last_started, TimePoint now,
+                                  const std::map<std::string, Resume>& resume = {});
 
   /// Marks and returns the policies to start at `now`: due, not running, their table not
   /// busy with another run, at most `free_slots`, earliest due first.

@@ -19,8 +19,6 @@ namespace retentiond {
 /// quotes pieces of a malformed conninfo in its errors.
 [[nodiscard]] std::string scrub_secret(std::string message, const std::string& url);
 
-/// The first line of a driver or server error, without libpq's trailing newline and "ERROR:"
-/// prefix, for one-line messages.
 /// Whether the server is a hot standby (pg_is_in_recovery()): it accepts reads only.
 [[nodiscard]] bool in_recovery(pqxx::connection& connection);
 
@@ -28,6 +26,8 @@ namespace retentiond {
 /// connect() calls it, a multi-threaded caller calls it before its first thread.
 void prepare_libpq_environment(const Config::Database& database);
 
+/// The first line of a driver or server error, without libpq's trailing newline and "ERROR:"
+/// prefix, for one-line messages.
 [[nodiscard]] std::string first_line(const std::string& message);
 
 }  // namespace retentiond

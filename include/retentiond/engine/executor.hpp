@@ -5,6 +5,7 @@
 #include <vector>
 
 #include <pqxx/connection>
+#include <pqxx/transaction_base>
 
 #include "retentiond/config/config.hpp"
 #include "retentiond/dialect/dialect.hpp"
@@ -43,9 +44,9 @@ class Executor {
   /// Appends to the results and tells the observer.
   void record(std::vector<ActionResult>& results, ActionResult result);
   [[nodiscard]] bool stopping() const { return stop_ != nullptr && stop_->requested(); }
-  [[nodiscard]] bool timed_out() const {
-    return stop_ != nullptr && stop_->cause.load() == StopCause::max_runtime;
-  }
+  [[nodiscard]] bool timed_out() const { return stop_ != nullptr && stop_->timed_out(); }
+  /// lock_timeout, and statement_timeout for the time left before max_runtime, in `tx`.
+  void limit(pqxx::transaction_base& tx, const Action& action) const;
   [[nodiscard]] std::string time_is_up() const { return "the run reached max_runtime " + stop_->max_runtime; }
 
   pqxx::connection& connection_;

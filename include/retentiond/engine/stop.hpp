@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <string>
 
 namespace retentiond {
@@ -15,9 +16,16 @@ enum class StopCause {
 
 struct StopRequest {
   std::atomic<StopCause> cause{StopCause::none};
-  std::string max_runtime;  ///< the option's text, for the reason; set before the run starts
+  /// max_runtime, set before the run starts: the run itself keeps it (each action's statements
+  /// get the time left as statement_timeout, no action starts past it), so no other thread
+  /// has to cancel anything, and its own bookkeeping is never what gets cancelled.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  std::string max_runtime;  ///< the option's text, for the reason
 
-  [[nodiscard]] bool requested() const { return cause.load() != StopCause::none; }
+  [[nodiscard]] bool timed_out() const {
+    return cause.load() == StopCause::max_runtime || std::chrono::steady_clock::now() >= deadline;
+  }
+  [[nodiscard]] bool requested() const { return cause.load() != StopCause::none || timed_out(); }
 };
 
 }  // namespace retentiond
