@@ -108,8 +108,17 @@ TEST_CASE("safety: jobs --limit 20 answers in under 200 ms over a million jobs_l
     const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - began);
     REQUIRE_MESSAGE(result.exit_code == 0, result.err);
     CHECK(nlohmann::json::parse(result.out).size() == 20);
+    MESSAGE("jobs --limit 20 " << (filter.empty() ? std::string("") : filter[0]) << ": " << took.count()
+                               << " ms");
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    // A sanitized binary spends ~0.4 s starting up: the 200 ms are for the real build (checked
+    // there); here only that nothing scans the million rows.
+    CHECK_MESSAGE(took < 2000ms,
+                  "jobs " << (filter.empty() ? std::string("") : filter[0]) << ": " << took.count() << " ms");
+#else
     CHECK_MESSAGE(took < 200ms,
                   "jobs " << (filter.empty() ? std::string("") : filter[0]) << ": " << took.count() << " ms");
+#endif
   }
 }
 
