@@ -23,13 +23,7 @@ namespace {
 
 std::unique_ptr<ChildProcess> daemon(const CliFixture& f, std::vector<std::string> args = {},
                                      const std::map<std::string, std::string>& env = {}) {
-  std::vector<std::string> argv{"--database-url", f.pg.url(), "--log-format", "text"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  argv.push_back("run");
-  // Tests run in parallel: each daemon's listener takes a free port of its own.
-  auto with_listener = env;
-  with_listener.emplace("RETENTIOND_HTTP_LISTEN", "127.0.0.1:0");
-  return spawn_retentiond(argv, with_listener);
+  return f.daemon(args, env);
 }
 
 // A table partitioned by the second: partition k covers [now + k - 1 s, now + k s), so with a
@@ -136,13 +130,7 @@ TEST_CASE(
     "running") {
   CliFixture f;
   f.setup_with_sample_tables();
-  // 200 batches of 100 rows, each made slow by a statement trigger: about 40 s in all.
-  f.pg.execute(R"sql(
-    INSERT INTO public.events (created_at, body) SELECT '2023-01-01'::timestamptz + g * interval '1 minute', 'x'
-      FROM generate_series(1, 20000) g;
-    CREATE FUNCTION public.slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.2); RETURN NULL; END $$;
-    CREATE TRIGGER slow AFTER DELETE ON public.events FOR EACH STATEMENT EXECUTE FUNCTION public.slow();
-  )sql");
+  f.add_slow_events();  // 200 batches of 100 rows, 0.2 s each
   REQUIRE(f.rd({"ttl", "public.events", "delete", "30d", "--partition-column", "created_at", "--option",
                 "batch_size=100", "--id", "events"})
               .exit_code == 0);

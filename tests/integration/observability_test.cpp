@@ -17,6 +17,7 @@
 
 #include "support/cli_fixture.hpp"
 #include "support/http_client.hpp"
+#include "support/metric_families.hpp"
 
 using retentiond::testing::ChildProcess;
 using retentiond::testing::CliFixture;
@@ -30,32 +31,14 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// Every name PRODUCT.md promises, plus the schedule interval the alerts need.
-const char* const kMetricNames[] = {
-    "retentiond_build_info",
-    "retentiond_database_up",
-    "retentiond_is_leader",
-    "retentiond_policies",
-    "retentiond_jobs_total",
-    "retentiond_job_duration_seconds",
-    "retentiond_partitions_processed_total",
-    "retentiond_rows_deleted_total",
-    "retentiond_bytes_archived_total",
-    "retentiond_last_success_timestamp_seconds",
-    "retentiond_next_run_timestamp_seconds",
-    "retentiond_expired_partitions_pending",
-    "retentiond_schedule_interval_seconds",
-};
-
 struct Daemon {
   std::unique_ptr<ChildProcess> process;
   std::string address;  ///< HOST:PORT of its listener
 };
 
 Daemon start_daemon(const CliFixture& f, std::map<std::string, std::string> env = {}) {
-  env.emplace("RETENTIOND_HTTP_LISTEN", "127.0.0.1:0");
   Daemon d;
-  d.process = spawn_retentiond({"--database-url", f.pg.url(), "--log-format", "text", "run"}, env);
+  d.process = f.daemon({}, std::move(env));
   REQUIRE_MESSAGE(d.process->wait_for_output("daemon.ready", 10s), d.process->err());
   static const std::regex listening(R"(http\.listening address=([0-9.]+:[0-9]+))");
   std::smatch match;
@@ -122,7 +105,7 @@ TEST_CASE(
   const auto lint = promtool_check(f, before.body);
   CHECK_MESSAGE(lint.exit_code == 0, (lint.out + lint.err));
   CHECK_MESSAGE((lint.out + lint.err).empty(), (lint.out + lint.err));
-  for (const std::string name : kMetricNames) {
+  for (const std::string& name : retentiond::testing::metric_families()) {
     // A disabled policy has no schedule, so those two families have no series yet.
     if (name.starts_with("retentiond_next_run") || name.starts_with("retentiond_schedule")) continue;
     CHECK_MESSAGE(before.body.find("# TYPE " + name + " ") != std::string::npos, name);
@@ -151,7 +134,7 @@ TEST_CASE(
   const auto lint_after = promtool_check(f, after.body);
   CHECK_MESSAGE((lint_after.exit_code == 0 && (lint_after.out + lint_after.err).empty()),
                 (lint_after.out + lint_after.err));
-  for (const std::string name : kMetricNames) {
+  for (const std::string& name : retentiond::testing::metric_families()) {
     CHECK_MESSAGE(after.body.find("# TYPE " + name + " ") != std::string::npos, name);
   }
   // metrics_p20240101 (from the fixture) and 02..05 are expired; the future one is not.
@@ -241,7 +224,8 @@ TEST_CASE("observability: /status is the status -o json document, behind a beare
   for (const auto& [key, value] : m.items()) keys.push_back(key);
   CHECK(keys == std::vector<std::string>{"id", "table", "strategy", "enabled", "schedule", "last_started_at",
                                          "last_finished_at", "last_status", "last_error", "last_succeeded_at",
-                                         "failures", "next_retry_at", "next_run_at", "pending", "plan_error"});
+                                         "failures", "next_retry_at", "next_run_at", "pending",
+                                         "plan_error"});
   CHECK(m["table"] == "public.metrics");
   CHECK(m["strategy"] == "delete");
   CHECK(m["last_status"] == "succeeded");

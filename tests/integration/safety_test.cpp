@@ -24,9 +24,9 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-std::unique_ptr<ChildProcess> daemon(const CliFixture& f, std::map<std::string, std::string> env = {}) {
-  env.emplace("RETENTIOND_HTTP_LISTEN", "127.0.0.1:0");
-  return spawn_retentiond({"--database-url", f.pg.url(), "--log-format", "text", "run"}, env);
+std::unique_ptr<ChildProcess> daemon(const CliFixture& f,
+                                     const std::map<std::string, std::string>& env = {}) {
+  return f.daemon({}, env);
 }
 
 std::size_t occurrences(const std::string& text, const std::string& needle) {
@@ -257,7 +257,7 @@ TEST_CASE(
             .exit_code == 0);
 
   auto d = spawn_retentiond({"--database-url", standby.url(), "--log-format", "text", "run"},
-                            {{"RETENTIOND_HTTP_LISTEN", "127.0.0.1:0"}});
+                            {{"RETENTIOND_HTTP_LISTEN", "127.0.0.1:0"}});  // the standby, not f.pg
   REQUIRE_MESSAGE(d->wait_for_output("database.standby", 10s), d->err());
   const std::string log = d->err();
   std::smatch match;
@@ -286,13 +286,7 @@ TEST_CASE(
     "safety: a run past its policy's max_runtime is stopped, recorded failed with the reason, and retried") {
   CliFixture f;
   f.setup_with_sample_tables();
-  // 200 batches of 100 rows, each made slow by a statement trigger: about 40 s in all.
-  f.pg.execute(R"sql(
-    INSERT INTO public.events (created_at, body) SELECT '2023-01-01'::timestamptz + g * interval '1 minute', 'x'
-      FROM generate_series(1, 20000) g;
-    CREATE FUNCTION public.slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.2); RETURN NULL; END $$;
-    CREATE TRIGGER slow AFTER DELETE ON public.events FOR EACH STATEMENT EXECUTE FUNCTION public.slow();
-  )sql");
+  f.add_slow_events();  // 200 batches of 100 rows, 0.2 s each
   REQUIRE(f.rd({"ttl", "public.events", "delete", "30d", "--partition-column", "created_at", "--option",
                 "batch_size=100", "--option", "max_runtime=2s", "--schedule", "0 0 1 1 *", "--id", "events"})
               .exit_code == 0);

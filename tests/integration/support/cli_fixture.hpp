@@ -1,6 +1,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,28 @@ struct CliFixture {
   RunResult rd(std::vector<std::string> args, const std::map<std::string, std::string>& env = {}) const {
     args.insert(args.begin(), {"--database-url", pg.url()});
     return run_retentiond(args, env);
+  }
+
+  /// The daemon (`retentiond run`) against this server, text logs, its HTTP listener on a free
+  /// port (tests run in parallel); `args` go before `run`, `env` may override the listener.
+  [[nodiscard]] std::unique_ptr<ChildProcess> daemon(const std::vector<std::string>& args = {},
+                                                     std::map<std::string, std::string> env = {}) const {
+    std::vector<std::string> argv{"--database-url", pg.url(), "--log-format", "text"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.push_back("run");
+    env.emplace("RETENTIOND_HTTP_LISTEN", "127.0.0.1:0");
+    return spawn_retentiond(argv, env);
+  }
+
+  /// 20,000 expired rows in public.events whose batched delete is slow on purpose: a statement
+  /// trigger sleeps 0.2 s per DELETE, so 100-row batches take about 40 s in all.
+  void add_slow_events() const {
+    pg.execute(R"sql(
+      INSERT INTO public.events (created_at, body) SELECT '2023-01-01'::timestamptz + g * interval '1 minute', 'x'
+        FROM generate_series(1, 20000) g;
+      CREATE FUNCTION public.slow() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(0.2); RETURN NULL; END $$;
+      CREATE TRIGGER slow AFTER DELETE ON public.events FOR EACH STATEMENT EXECUTE FUNCTION public.slow();
+    )sql");
   }
 
   /// The server after `retentiond setup`, with the tables most tests need: a range-partitioned
