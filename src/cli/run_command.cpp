@@ -54,7 +54,8 @@ ExitCode run_run_command(Context& context) {
         "database outages. SIGTERM/SIGINT: finish or, past scheduler.shutdown_timeout, cancel the\n"
         "running actions, then exit 0. SIGHUP: re-read the configuration file.\n\n"
         "With --once: plans every selected policy against the live catalog and executes it (oldest\n"
-        "data first), recording each action in jobs_log. Exit code 1 when any action failed.",
+        "data first), recording each action in jobs_log; policies of different tables run side by\n"
+        "side in up to scheduler.max_concurrent_jobs sessions. Exit code 1 when any action failed.",
         options);
     return ExitCode::ok;
   }
@@ -88,6 +89,9 @@ ExitCode run_run_command(Context& context) {
     // bug that tried to write would be refused by the server.
     pqxx::nontransaction(*connection).exec("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY");
   }
+  // Policies of different tables run side by side, as in the daemon.
+  request.sessions = context.config.scheduler.max_concurrent_jobs;
+  request.open_session = [&context] { return connect(context.config.database); };
   auto dialect = make_dialect(context.config.database.dialect, *connection);
   RunPrinter printer(std::cout, context.output, dry_run, request.now, context.quiet);
   const RunSummary summary = run_once(*connection, context.config, *dialect, request, printer);

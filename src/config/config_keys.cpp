@@ -85,7 +85,8 @@ constexpr ConfigKey kKeys[] = {
     {.name = "scheduler.max_concurrent_jobs",
      .type = KeyType::integer,
      .default_text = "2",
-     .description = "how many policies may run at the same time",
+     .description = "how many policies may run at the same time (the daemon); how many tables "
+                    "`run --once` works on at once, one session each",
      .field = RETENTIOND_FIELD(scheduler.max_concurrent_jobs),
      .min = 1,
      .max = 1024},

@@ -18,7 +18,8 @@ namespace {
 // and the number of queries per run stays two, however many tables and partitions there are.
 constexpr const char* tables_sql = R"sql(
 SELECT r.ord - 1, c.oid::bigint, c.relkind::text, key.attname::text,
-       pg_catalog.format_type(coalesce(col.atttypid, key.atttypid), NULL)
+       pg_catalog.format_type(coalesce(col.atttypid, key.atttypid), NULL),
+       pg_catalog.pg_partition_root(c.oid)::oid::bigint
   FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS r(item, ord)
   LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = r.item->>0
   LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = r.item->>1
@@ -47,7 +48,8 @@ std::vector<TableFacts> PostgresqlDialect::describe_tables(pqxx::connection& con
   if (tables.empty()) return facts;
   nlohmann::json request = nlohmann::json::array();
   for (const auto& t : tables) {
-    request.push_back({t.table.schema, t.table.name, t.time_column ? nlohmann::json(*t.time_column) : nlohmann::json()});
+    request.push_back(
+        {t.table.schema, t.table.name, t.time_column ? nlohmann::json(*t.time_column) : nlohmann::json()});
   }
 
   pqxx::read_transaction tx(connection);
@@ -66,6 +68,7 @@ std::vector<TableFacts> PostgresqlDialect::describe_tables(pqxx::connection& con
     f.partitioned = kind == "p";
     if (!row[3].is_null()) f.key_column = row[3].as<std::string>();
     if (!row[4].is_null()) f.key_type = row[4].as<std::string>();
+    if (!row[5].is_null()) f.tree_root = row[5].as<std::int64_t>();
     if (f.partitioned) partitioned.emplace(row[1].as<long long>(), index);
   }
   if (!partitioned.empty()) {
@@ -86,7 +89,8 @@ std::vector<TableFacts> PostgresqlDialect::describe_tables(pqxx::connection& con
       const pqxx::row row = rows[r];
       PartitionFacts& p = facts[owner[static_cast<std::size_t>(r)]].partitions.emplace_back();
       p.name = {std::string(row[1].c_str(), row[1].size()), std::string(row[2].c_str(), row[2].size())};
-      const std::string_view bound_text = row[3].is_null() ? "" : std::string_view(row[3].c_str(), row[3].size());
+      const std::string_view bound_text =
+          row[3].is_null() ? "" : std::string_view(row[3].c_str(), row[3].size());
       const PartitionBound bound = parse_partition_bound(bound_text);
       p.is_default = bound.is_default;
       p.lower = bound.lower;
@@ -101,11 +105,12 @@ std::vector<TableFacts> PostgresqlDialect::describe_tables(pqxx::connection& con
   tx.commit();
   for (auto& f : facts) {
     // Oldest first: an abort part-way leaves the newest data, never a hole in the middle.
-    std::stable_sort(f.partitions.begin(), f.partitions.end(), [](const PartitionFacts& a, const PartitionFacts& b) {
-      if (a.lower.has_value() != b.lower.has_value()) return !a.lower.has_value();
-      if (a.lower != b.lower) return a.lower < b.lower;
-      return a.name.name < b.name.name;
-    });
+    std::stable_sort(f.partitions.begin(), f.partitions.end(),
+                     [](const PartitionFacts& a, const PartitionFacts& b) {
+                       if (a.lower.has_value() != b.lower.has_value()) return !a.lower.has_value();
+                       if (a.lower != b.lower) return a.lower < b.lower;
+                       return a.name.name < b.name.name;
+                     });
   }
   return facts;
 }
@@ -117,8 +122,10 @@ DatabaseFacts PostgresqlDialect::describe_database(pqxx::connection& connection)
     facts.tablespaces.push_back(row[0].as<std::string>());
   }
   facts.default_tablespace = tx.exec1(
-      "SELECT t.spcname::text FROM pg_catalog.pg_database d JOIN pg_catalog.pg_tablespace t ON t.oid = d.dattablespace"
-      " WHERE d.datname = current_database()")[0].as<std::string>();
+                                   "SELECT t.spcname::text FROM pg_catalog.pg_database d JOIN "
+                                   "pg_catalog.pg_tablespace t ON t.oid = d.dattablespace"
+                                   " WHERE d.datname = current_database()")[0]
+                                 .as<std::string>();
   return facts;
 }
 

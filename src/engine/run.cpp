@@ -1,17 +1,27 @@
 #include "retentiond/engine/run.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <exception>
+#include <functional>
+#include <future>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <set>
+#include <system_error>
+#include <thread>
 
 #include <pqxx/pqxx>
 #include <spdlog/spdlog.h>
 
 #include "retentiond/core/error.hpp"
 #include "retentiond/core/logging.hpp"
+#include "retentiond/db/connection.hpp"
 #include "retentiond/db/policy_store.hpp"
 #include "retentiond/engine/jobs_log.hpp"
+#include "retentiond/engine/lanes.hpp"
+#include "retentiond/engine/ordered_report.hpp"
 #include "retentiond/engine/planner.hpp"
 
 namespace retentiond {
@@ -98,16 +108,140 @@ std::string new_run_id() {
   return text;
 }
 
-void count(RunSummary& summary, const PolicyPlan& plan, const std::vector<ActionResult>& results) {
-  ++summary.policies;
-  if (plan.error) ++summary.failed;
-  summary.planned += plan.actions.size();
-  for (const auto& result : results) {
-    const auto& status = result.outcome.status;
-    ++(status == "succeeded" ? summary.succeeded : status == "failed" ? summary.failed : summary.skipped);
+// A run after its catalog read: the sessions take lanes from it until none is left. Each lane's
+// tables are touched by the session working on it only, so planning needs no lock.
+class Lanes {
+ public:
+  Lanes(const Config& config, const Dialect& dialect, const RunRequest& request,
+        const std::vector<Policy>& policies, const std::vector<std::size_t>& table_of,
+        std::vector<TableFacts>& tables, const DatabaseFacts& database,
+        std::vector<std::optional<PolicyPlan>>& early, std::size_t sessions, OrderedReport& report)
+      : config_(config),
+        dialect_(dialect),
+        request_(request),
+        policies_(policies),
+        table_of_(table_of),
+        tables_(tables),
+        database_(database),
+        early_(early),
+        report_(report),
+        lanes_(work_lanes(table_of, tables, sessions)),
+        uses_(tables.size()),
+        run_id_(new_run_id()),
+        instance_(JobsLog::this_instance()) {
+    for (const auto index : table_of_) ++uses_[index];
   }
+
+  [[nodiscard]] std::size_t count() const { return lanes_.size(); }
+
+  // One session's share of the run. An exception (a lost connection) ends every session's
+  // work at its next policy and is rethrown by finish().
+  void work(pqxx::connection& connection) noexcept {
+    try {
+      std::optional<JobsLog> jobs;
+      std::optional<Executor> executor;
+      if (!request_.dry_run) {
+        jobs.emplace(connection, config_.database.schema, run_id_, instance_);
+        executor.emplace(connection, config_, dialect_, *jobs, request_.stop);
+      }
+      for (std::size_t lane = next_lane_++; lane < lanes_.size() && !broken_; lane = next_lane_++) {
+        for (const auto index : lanes_[lane]) {
+          if (broken_) return;
+          run_policy(index, jobs ? &*jobs : nullptr, executor ? &*executor : nullptr);
+        }
+      }
+    } catch (...) {
+      const std::scoped_lock lock(error_mutex_);
+      if (!error_) error_ = std::current_exception();
+      broken_ = true;
+    }
+  }
+
+  void finish() {
+    if (!error_) return;
+    report_.flush_held();
+    std::rethrow_exception(error_);
+  }
+
+ private:
+  void run_policy(std::size_t i, JobsLog* jobs, Executor* executor) {
+    const std::size_t t = table_of_[i];
+    PolicyPlan plan = early_[i]
+                          ? std::move(*early_[i])
+                          : plan_policy(policies_[i], tables_[t], database_, dialect_, config_, request_.now);
+    early_[i].reset();
+    if (--uses_[t] > 0) {
+      forget_removed(tables_[t], plan);
+    } else {
+      // Its last policy is planned: the memory goes to the next plans.
+      std::vector<PartitionFacts>().swap(tables_[t].partitions);
+    }
+    std::vector<ActionResult> results;
+    if (executor != nullptr) {
+      if (plan.error) {
+        log_event(
+            spdlog::level::err, LogEvent::policy_failed,
+            {{"policy", plan.policy.id}, {"table", plan.policy.table.display()}, {"error", *plan.error}});
+        jobs->record_policy_error(plan);
+      } else {
+        report_.executing(plan);
+        results = executor->execute(plan, &report_);
+      }
+    }
+    report_.done(i, std::move(plan), std::move(results));
+  }
+
+  const Config& config_;
+  const Dialect& dialect_;
+  const RunRequest& request_;
+  const std::vector<Policy>& policies_;
+  const std::vector<std::size_t>& table_of_;
+  std::vector<TableFacts>& tables_;
+  const DatabaseFacts& database_;
+  std::vector<std::optional<PolicyPlan>>& early_;
+  OrderedReport& report_;
+  const std::vector<std::vector<std::size_t>> lanes_;
+  std::vector<int> uses_;  ///< per table: its policies not yet planned
+  const std::string run_id_;
+  const std::string instance_;
+  std::atomic<std::size_t> next_lane_{0};
+  std::atomic<bool> broken_{false};
+  std::mutex error_mutex_;
+  std::exception_ptr error_;
+};
+
+using Sessions = std::vector<std::unique_ptr<pqxx::connection>>;
+
+// The extra sessions of a live run over `tables` tables; fewer when the server refuses more
+// connections (the run goes on in the ones it has).
+Sessions open_sessions(const RunRequest& request, std::size_t tables) {
+  Sessions sessions;
+  const auto wanted = std::min(static_cast<std::size_t>(std::max(request.sessions, 1)), tables);
+  while (sessions.size() + 1 < wanted) {
+    try {
+      sessions.push_back(request.open_session());
+    } catch (const std::exception& error) {
+      log_event(spdlog::level::warn, LogEvent::run_fewer_sessions,
+                {{"wanted", static_cast<std::int64_t>(wanted)},
+                 {"sessions", static_cast<std::int64_t>(sessions.size() + 1)},
+                 {"error", first_line(error.what())}},
+                "could not open another session; the run goes on in the ones it has");
+      break;
+    }
+  }
+  return sessions;
 }
 
+// Connecting takes a few milliseconds of the server's time (a new backend): done while the
+// catalog is read rather than after.
+std::future<Sessions> start_opening_sessions(const RunRequest& request, std::size_t tables) {
+  if (request.dry_run || !request.open_session || request.sessions < 2 || tables < 2) return {};
+  try {
+    return std::async(std::launch::async, open_sessions, std::cref(request), tables);
+  } catch (const std::system_error&) {
+    return {};  // no thread for it: the run works in its one session
+  }
+}
 }  // namespace
 
 RunSummary run_once(pqxx::connection& connection, const Config& config, const Dialect& dialect,
@@ -123,10 +257,11 @@ RunSummary run_once(pqxx::connection& connection, const Config& config, const Di
     table_of.push_back(static_cast<std::size_t>(found - requests.begin()));
     if (found == requests.end()) requests.push_back(std::move(wanted));
   }
+  std::set<QualifiedName> table_names;  // at most one session per table is any use
+  for (const auto& r : requests) table_names.insert(r.table);
+  std::future<Sessions> opening = start_opening_sessions(request, table_names.size());
   std::vector<TableFacts> tables = dialect.describe_tables(connection, requests);
   const DatabaseFacts database = dialect.describe_database(connection);
-  std::vector<int> uses(requests.size());
-  for (const auto index : table_of) ++uses[index];
 
   // Plain-table policies are planned first: whether each has anything before its cutoff is
   // one query for all of them. The partitioned ones are planned as their turn comes.
@@ -138,45 +273,33 @@ RunSummary run_once(pqxx::connection& connection, const Config& config, const Di
   }
   drop_empty_row_deletes(connection, dialect, early);
 
-  std::optional<JobsLog> jobs;
-  std::optional<Executor> executor;
   if (!request.dry_run) {
-    jobs.emplace(connection, config.database.schema, new_run_id(), JobsLog::this_instance());
-    if (int abandoned = jobs->abandon_orphans(); abandoned > 0) {
+    JobsLog jobs(connection, config.database.schema, "", JobsLog::this_instance());
+    if (int abandoned = jobs.abandon_orphans(); abandoned > 0) {
       log_event(spdlog::level::warn, LogEvent::jobs_abandoned, {{"count", abandoned}},
                 "rows left running by a process that ended");
     }
-    executor.emplace(connection, config, dialect, *jobs, request.stop);
   }
-  RunSummary summary;
-  for (std::size_t i = 0; i < policies.size(); ++i) {
-    const std::size_t t = table_of[i];
-    const PolicyPlan plan = early[i]
-                                ? std::move(*early[i])
-                                : plan_policy(policies[i], tables[t], database, dialect, config, request.now);
-    early[i].reset();
-    if (--uses[t] > 0) {
-      forget_removed(tables[t], plan);
-    } else {
-      // Its last policy is planned: the memory goes to the next plans.
-      std::vector<PartitionFacts>().swap(tables[t].partitions);
-    }
-    std::vector<ActionResult> results;
-    if (!request.dry_run) {
-      if (plan.error) {
-        log_event(
-            spdlog::level::err, LogEvent::policy_failed,
-            {{"policy", plan.policy.id}, {"table", plan.policy.table.display()}, {"error", *plan.error}});
-        jobs->record_policy_error(plan);
-      } else {
-        observer.executing(plan);
-        results = executor->execute(plan, &observer);
+  Sessions helpers = opening.valid() ? opening.get() : Sessions{};
+  OrderedReport report(observer, policies.size());
+  Lanes lanes(config, dialect, request, policies, table_of, tables, database, early, 1 + helpers.size(),
+              report);
+  // A session beyond the lanes would have nothing to do (one partition tree is one lane).
+  helpers.resize(std::min(helpers.size(), lanes.count() > 0 ? lanes.count() - 1 : 0));
+  {
+    std::vector<std::jthread> threads;
+    threads.reserve(helpers.size());
+    for (const auto& session : helpers) {
+      try {
+        threads.emplace_back([&lanes, &session] { lanes.work(*session); });
+      } catch (const std::system_error&) {
+        break;  // no thread for this session: the others do its share
       }
     }
-    count(summary, plan, results);
-    observer.finished(plan, results);
+    lanes.work(connection);
   }
-  return summary;
+  lanes.finish();
+  return report.summary();
 }
 
 }  // namespace retentiond

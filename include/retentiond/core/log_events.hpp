@@ -47,6 +47,8 @@ namespace retentiond {
   X(job_retrying, "job.retrying", "a multi-partition drop failed; redone one partition per transaction")     \
   X(job_cancelling, "job.cancelling", "shutdown_timeout passed: the running statement is being cancelled")   \
   X(job_cancel_failed, "job.cancel_failed", "the cancel request could not be sent")                          \
+  X(run_fewer_sessions, "run.fewer_sessions",                                                                \
+    "run --once could not open all its sessions; goes on in fewer")                                          \
   X(jobs_abandoned, "jobs.abandoned",                                                                        \
     "jobs_log rows left running by an ended process were marked abandoned")                                  \
   X(jobs_abandon_failed, "jobs.abandon_failed", "those rows could not be marked")                            \

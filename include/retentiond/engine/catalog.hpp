@@ -36,6 +36,12 @@ struct TableFacts {
   std::optional<std::string> key_column;   ///< single-column partition key
   std::string key_type;                    ///< format_type of the key / time column
   std::vector<PartitionFacts> partitions;  ///< ordered by lower bound, unbounded first
+  /// The top of the partition tree the table belongs to (PostgreSQL: pg_partition_root), when
+  /// it is in one. A run works on the tables of one tree in one session, one after the other:
+  /// a drop locks the partition's parent, and dropping a sub-partitioned partition takes the
+  /// partitions below it along, so two sessions in one tree would wait for each other or
+  /// deadlock.
+  std::optional<std::int64_t> tree_root;
 };
 
 /// Tablespaces and other database-wide facts the planner checks targets against.

@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,14 @@ struct RunRequest {
   /// Set by the daemon at shutdown: no new action starts, and an action cancelled meanwhile
   /// is recorded `abandoned` rather than `failed`.
   const StopRequest* stop = nullptr;
+  /// A live run over several tables works on up to this many at once, each in its own session
+  /// (the first is the caller's, the others come from `open_session`); the policies of one table,
+  /// or of one partition tree, run in one session in id order. Clearing a backlog is mostly
+  /// waiting for the server and its disk, which a second session overlaps. A dry run uses one.
+  /// The report stays in policy order, so a policy finished ahead of its turn is held (plan and
+  /// results) until those before it are reported.
+  int sessions = 1;
+  std::function<std::unique_ptr<pqxx::connection>()> open_session;
 };
 
 /// What a run did, counted: one failed plan counts once in `failed`.

@@ -16,9 +16,11 @@ struct ActionResult {
   double seconds = 0;
 };
 
-/// Sees a run as it happens, policy by policy in id order: each policy's plan and, in a live
-/// run, what became of its actions, each as soon as it is recorded. Output and metrics follow
-/// the run, and a run never holds the plans of a whole large catalog at once.
+/// Sees a run as it happens: each policy's plan and, in a live run, what became of its actions,
+/// each as soon as it is recorded. Output and metrics follow the run, and a run never holds the
+/// plans of a whole large catalog at once. Calls never overlap. `finished` comes policy by
+/// policy in id order; when a run works on several tables at once (RunRequest::sessions),
+/// `executing` and `action_finished` of different tables may interleave.
 class RunObserver {
  public:
   virtual ~RunObserver() = default;
@@ -29,7 +31,10 @@ class RunObserver {
   /// One action of a live run is recorded in jobs_log.
   virtual void action_finished(const ActionResult& result) { (void)result; }
   /// `results` is empty for a dry run and for a policy whose plan failed (`plan.error`).
-  virtual void finished(const PolicyPlan& plan, const std::vector<ActionResult>& results) = 0;
+  virtual void finished(const PolicyPlan& plan, const std::vector<ActionResult>& results) {
+    (void)plan;
+    (void)results;
+  }
 };
 
 }  // namespace retentiond
