@@ -35,6 +35,15 @@ void make_expired_days(const CliFixture& f, const std::string& parent) {
   f.pg.execute(sql);
 }
 
+// Tables public.a and public.b, five expired days each, a policy each (ids "a" and "b").
+void two_tables_with_policies(CliFixture& f) {
+  f.setup_with_sample_tables();
+  make_expired_days(f, "a");
+  make_expired_days(f, "b");
+  REQUIRE(f.rd({"ttl", "public.a", "delete", "5d", "--id", "a"}).exit_code == 0);
+  REQUIRE(f.rd({"ttl", "public.b", "delete", "5d", "--id", "b"}).exit_code == 0);
+}
+
 std::string succeeded(const CliFixture& f, const std::string& policy) {
   return f.pg.scalar("SELECT count(*) FROM retention.jobs_log WHERE policy_id = '" + policy +
                      "' AND status = 'succeeded'");
@@ -77,11 +86,7 @@ std::future<RunResult> run_in_background(const CliFixture& f, const std::string&
 
 TEST_CASE("parallel run: while one table waits for a lock, the next table is dropped in a second session") {
   CliFixture f;
-  f.setup_with_sample_tables();
-  make_expired_days(f, "a");
-  make_expired_days(f, "b");
-  REQUIRE(f.rd({"ttl", "public.a", "delete", "5d", "--id", "a"}).exit_code == 0);
-  REQUIRE(f.rd({"ttl", "public.b", "delete", "5d", "--id", "b"}).exit_code == 0);
+  two_tables_with_policies(f);
 
   LockHolder reader(f, "public.a_p20240101");
   auto run = run_in_background(f, "2");
@@ -108,11 +113,7 @@ TEST_CASE("parallel run: while one table waits for a lock, the next table is dro
 
 TEST_CASE("parallel run: with scheduler.max_concurrent_jobs 1 the tables go one after the other") {
   CliFixture f;
-  f.setup_with_sample_tables();
-  make_expired_days(f, "a");
-  make_expired_days(f, "b");
-  REQUIRE(f.rd({"ttl", "public.a", "delete", "5d", "--id", "a"}).exit_code == 0);
-  REQUIRE(f.rd({"ttl", "public.b", "delete", "5d", "--id", "b"}).exit_code == 0);
+  two_tables_with_policies(f);
 
   LockHolder reader(f, "public.a_p20240101");
   auto run = run_in_background(f, "1");
@@ -173,11 +174,7 @@ TEST_CASE("parallel run: the policies of one partition tree share a session, oth
 
 TEST_CASE("parallel run: when the server refuses a second session the run goes on in one") {
   CliFixture f;
-  f.setup_with_sample_tables();
-  make_expired_days(f, "a");
-  make_expired_days(f, "b");
-  REQUIRE(f.rd({"ttl", "public.a", "delete", "5d", "--id", "a"}).exit_code == 0);
-  REQUIRE(f.rd({"ttl", "public.b", "delete", "5d", "--id", "b"}).exit_code == 0);
+  two_tables_with_policies(f);
   // A role that may open one connection only, owning the tables and writing the audit.
   f.pg.execute(R"sql(
     CREATE ROLE single LOGIN CONNECTION LIMIT 1;
