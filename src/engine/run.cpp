@@ -242,6 +242,7 @@ std::future<Sessions> start_opening_sessions(const RunRequest& request, std::siz
     return {};  // no thread for it: the run works in its one session
   }
 }
+
 }  // namespace
 
 RunSummary run_once(pqxx::connection& connection, const Config& config, const Dialect& dialect,
@@ -274,8 +275,9 @@ RunSummary run_once(pqxx::connection& connection, const Config& config, const Di
   drop_empty_row_deletes(connection, dialect, early);
 
   if (!request.dry_run) {
-    JobsLog jobs(connection, config.database.schema, "", JobsLog::this_instance());
-    if (int abandoned = jobs.abandon_orphans(); abandoned > 0) {
+    // Only to mark what ended processes left running; this run's rows come from its sessions.
+    JobsLog orphans(connection, config.database.schema, "", JobsLog::this_instance());
+    if (int abandoned = orphans.abandon_orphans(); abandoned > 0) {
       log_event(spdlog::level::warn, LogEvent::jobs_abandoned, {{"count", abandoned}},
                 "rows left running by a process that ended");
     }
