@@ -94,7 +94,13 @@ ExitCode run_run_command(Context& context) {
   request.open_session = [&context] { return connect(context.config.database); };
   auto dialect = make_dialect(context.config.database.dialect, *connection);
   RunPrinter printer(std::cout, context.output, dry_run, request.now, context.quiet);
-  const RunSummary summary = run_once(*connection, context.config, *dialect, request, printer);
+  RunSummary summary;
+  try {
+    summary = run_once(*connection, context.config, *dialect, request, printer);
+  } catch (...) {
+    printer.abandon();  // what other sessions finished is in jobs_log: show it too
+    throw;
+  }
   printer.close(summary);
   return summary.any_failed() ? ExitCode::job_failed : ExitCode::ok;
 }

@@ -165,6 +165,15 @@ void RunPrinter::table_finished(const PolicyPlan& plan, const std::vector<Action
   }
 }
 
+void RunPrinter::abandon() {
+  if (format_ == OutputFormat::table && !rows_.empty()) {
+    buffer_ +=
+        render_table({"policy", "action", "target", "status", "rows", dry_run_ ? "sql" : "error"}, rows_);
+  }
+  flush(true);
+  out_.flush();
+}
+
 void RunPrinter::close(const RunSummary& summary) {
   switch (format_) {
     case OutputFormat::json:

@@ -1,12 +1,13 @@
-#include "retentiond/dialect/postgresql.hpp"
-
 #include <cstdio>
 
+#include "retentiond/dialect/postgresql.hpp"
 #include "retentiond/engine/plan.hpp"
 
 namespace retentiond {
 
-std::string PostgresqlDialect::drop_table(const QualifiedName& table) const { return "DROP TABLE " + table.quoted(); }
+std::string PostgresqlDialect::drop_table(const QualifiedName& table) const {
+  return "DROP TABLE " + table.quoted();
+}
 
 std::string PostgresqlDialect::drop_tables(const std::vector<QualifiedName>& tables) const {
   std::string sql = "DROP TABLE ";
@@ -23,24 +24,28 @@ std::string PostgresqlDialect::detach_partition(const QualifiedName& parent, con
          (concurrently ? " CONCURRENTLY" : "");
 }
 
-std::string PostgresqlDialect::set_tablespace(const QualifiedName& partition, const std::string& tablespace) const {
+std::string PostgresqlDialect::set_tablespace(const QualifiedName& partition,
+                                              const std::string& tablespace) const {
   return "ALTER TABLE " + partition.quoted() + " SET TABLESPACE " + quote_identifier(tablespace);
 }
 
 // ctid batches bound each transaction's size without needing a key; ORDER BY is left out on
-// purpose: any expired rows will do, and the planner must not be forced into a sort.
+// purpose: any expired rows will do, and the planner must not be forced into a sort. ONLY: a
+// ctid is unique within one relation, so with (legacy, inheritance) children the same ctid
+// could name a live row of a child; a policy covers its own table's rows.
 std::string PostgresqlDialect::delete_batch(const QualifiedName& table, const std::string& column) const {
-  return "DELETE FROM " + table.quoted() + " WHERE ctid = ANY(ARRAY(SELECT ctid FROM " + table.quoted() + " WHERE " +
-         quote_identifier(column) + " < $1 LIMIT $2))";
+  return "DELETE FROM ONLY " + table.quoted() + " WHERE ctid = ANY(ARRAY(SELECT ctid FROM ONLY " +
+         table.quoted() + " WHERE " + quote_identifier(column) + " < $1 LIMIT $2))";
 }
 
 std::string PostgresqlDialect::any_row_before(const QualifiedName& table, const std::string& column,
                                               int parameter) const {
-  return "EXISTS (SELECT 1 FROM " + table.quoted() + " WHERE " + quote_identifier(column) + " < $" +
+  return "EXISTS (SELECT 1 FROM ONLY " + table.quoted() + " WHERE " + quote_identifier(column) + " < $" +
          std::to_string(parameter) + ")";
 }
 
-std::string PostgresqlDialect::cutoff_parameter(std::chrono::sys_seconds cutoff, std::string_view type) const {
+std::string PostgresqlDialect::cutoff_parameter(std::chrono::sys_seconds cutoff,
+                                                std::string_view type) const {
   // ISO text that each of timestamptz (explicit UTC offset), timestamp (read as UTC, like every
   // cutoff) and date reads exactly; a date cutoff is the day of the instant. A ttl of millennia
   // puts the cutoff before year 1, which PostgreSQL spells with a BC suffix (year 0 is 1 BC).

@@ -266,17 +266,20 @@ JobOutcome Executor::in_transaction(const Action& action) {
 JobOutcome Executor::detach(const Action& action) {
   const bool concurrently = action.sql.front().ends_with(" CONCURRENTLY");
   if (!concurrently) return in_transaction(action);
-  // DETACH ... CONCURRENTLY refuses to run inside a transaction block; it commits by itself.
-  pqxx::nontransaction session(connection_);
-  if (action.lock_timeout.count() > 0) {
-    session.exec("SET lock_timeout = " + std::to_string(action.lock_timeout.count()));
-  }
-  try {
-    session.exec(action.sql.front());
-    session.exec("RESET lock_timeout");
-  } catch (...) {
-    session.exec("RESET lock_timeout");
-    throw;
+  {
+    // DETACH ... CONCURRENTLY refuses to run inside a transaction block; it commits by itself.
+    // Closed before the drop below: libpqxx allows one transaction object per connection.
+    pqxx::nontransaction session(connection_);
+    if (action.lock_timeout.count() > 0) {
+      session.exec("SET lock_timeout = " + std::to_string(action.lock_timeout.count()));
+    }
+    try {
+      session.exec(action.sql.front());
+      session.exec("RESET lock_timeout");
+    } catch (...) {
+      session.exec("RESET lock_timeout");
+      throw;
+    }
   }
   if (action.sql.size() > 1) {
     pqxx::work tx(connection_);

@@ -23,7 +23,8 @@ nlohmann::json optional_json(const std::optional<T>& value) {
 
 }  // namespace
 
-JobsLog::JobsLog(pqxx::connection& connection, const std::string& schema, std::string run_id, std::string instance)
+JobsLog::JobsLog(pqxx::connection& connection, const std::string& schema, std::string run_id,
+                 std::string instance)
     : connection_(connection),
       table_(quote_identifier(schema) + ".jobs_log"),
       run_id_(std::move(run_id)),
@@ -83,11 +84,12 @@ std::vector<std::int64_t> JobsLog::start(const std::vector<const Action*>& actio
 
 void JobsLog::record_policy_error(const PolicyPlan& plan) {
   pqxx::work tx(connection_);
-  tx.exec_params0("INSERT INTO " + table_ +
-                      " (run_id, policy_id, strategy, table_name, action, status, started_at, finished_at, error,"
-                      " instance) VALUES ($1, $2, $3, $4, 'plan', 'failed', now(), now(), $5, $6)",
-                  run_id_, plan.policy.id, plan.policy.strategy, plan.policy.table.display(), plan.error.value_or(""),
-                  instance_);
+  tx.exec_params0(
+      "INSERT INTO " + table_ +
+          " (run_id, policy_id, strategy, table_name, action, status, started_at, finished_at, error,"
+          " instance) VALUES ($1, $2, $3, $4, 'plan', 'failed', now(), now(), $5, $6)",
+      run_id_, plan.policy.id, plan.policy.strategy, plan.policy.table.display(), plan.error.value_or(""),
+      instance_);
   tx.commit();
 }
 
@@ -104,11 +106,12 @@ void JobsLog::finish(pqxx::transaction_base& tx, const std::vector<JobOutcome>& 
   for (const auto& o : outcomes) {
     rows.push_back({o.id, o.status, optional_json(o.rows), optional_json(o.bytes), optional_json(o.error)});
   }
-  tx.exec_params0("UPDATE " + table_ +
-                      " AS j SET status = r.item->>1, finished_at = now(), rows_affected = (r.item->>2)::bigint,"
-                      " bytes = (r.item->>3)::bigint, error = r.item->>4"
-                      " FROM jsonb_array_elements($1::jsonb) AS r(item) WHERE j.id = (r.item->>0)::bigint",
-                  rows.dump());
+  tx.exec_params0(
+      "UPDATE " + table_ +
+          " AS j SET status = r.item->>1, finished_at = now(), rows_affected = (r.item->>2)::bigint,"
+          " bytes = (r.item->>3)::bigint, error = r.item->>4"
+          " FROM jsonb_array_elements($1::jsonb) AS r(item) WHERE j.id = (r.item->>0)::bigint",
+      rows.dump());
 }
 
 void JobsLog::progress(std::int64_t id, std::int64_t rows) {
@@ -123,9 +126,12 @@ int JobsLog::abandon_orphans() {
       "UPDATE " + table_ +
           " SET status = 'abandoned', finished_at = now(),"
           " error = coalesce(error || '; ', '') || 'the process ended before the action finished'"
-          " WHERE status = 'running' AND instance NOT IN ("
-          "   SELECT substr(application_name, length($1) + 1) FROM pg_catalog.pg_stat_activity"
-          "    WHERE application_name LIKE $1 || '%')",
+          // The server keeps 63 bytes of an application_name: a long host name (a cloud FQDN)
+          // arrives cut, so the row's instance is cut the same way before comparing. Host
+          // names are ASCII, so characters are bytes.
+          " WHERE status = 'running' AND left($1 || instance, 63) NOT IN ("
+          "   SELECT application_name FROM pg_catalog.pg_stat_activity WHERE application_name LIKE $1 || "
+          "'%')",
       std::string(application_prefix));
   tx.commit();
   return static_cast<int>(result.affected_rows());

@@ -5,6 +5,7 @@
 #include <exception>
 #include <functional>
 #include <future>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -127,9 +128,15 @@ class Lanes {
         report_(report),
         lanes_(work_lanes(table_of, tables, sessions)),
         uses_(tables.size()),
+        same_table_(tables.size()),
         run_id_(new_run_id()),
         instance_(JobsLog::this_instance()) {
     for (const auto index : table_of_) ++uses_[index];
+    std::map<QualifiedName, std::vector<std::size_t>> by_name;
+    for (std::size_t t = 0; t < tables_.size(); ++t) by_name[tables_[t].table].push_back(t);
+    for (auto& [name, entries] : by_name) {
+      for (const auto t : entries) same_table_[t] = entries;
+    }
   }
 
   [[nodiscard]] std::size_t count() const { return lanes_.size(); }
@@ -170,12 +177,14 @@ class Lanes {
                           ? std::move(*early_[i])
                           : plan_policy(policies_[i], tables_[t], database_, dialect_, config_, request_.now);
     early_[i].reset();
-    if (--uses_[t] > 0) {
-      forget_removed(tables_[t], plan);
-    } else {
-      // Its last policy is planned: the memory goes to the next plans.
-      std::vector<PartitionFacts>().swap(tables_[t].partitions);
+    --uses_[t];
+    // A table appears once per time column its policies name; what this plan removes is gone
+    // for all of them. They share this lane.
+    for (const auto sibling : same_table_[t]) {
+      if (uses_[sibling] > 0) forget_removed(tables_[sibling], plan);
     }
+    // Its last policy is planned: the memory goes to the next plans.
+    if (uses_[t] == 0) std::vector<PartitionFacts>().swap(tables_[t].partitions);
     std::vector<ActionResult> results;
     if (executor != nullptr) {
       if (plan.error) {
@@ -201,7 +210,8 @@ class Lanes {
   std::vector<std::optional<PolicyPlan>>& early_;
   OrderedReport& report_;
   const std::vector<std::vector<std::size_t>> lanes_;
-  std::vector<int> uses_;  ///< per table: its policies not yet planned
+  std::vector<int> uses_;                             ///< per table: its policies not yet planned
+  std::vector<std::vector<std::size_t>> same_table_;  ///< per table: its entries (itself included)
   const std::string run_id_;
   const std::string instance_;
   std::atomic<std::size_t> next_lane_{0};

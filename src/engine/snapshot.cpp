@@ -90,6 +90,10 @@ SnapshotOutcome snapshot_partition(const Config::Database& database, const Actio
   //  - killed during COMMIT: the partition dropped or not, and a verified archive either way.
   LibpqSession session(database);
   session.execute("BEGIN");
+  // The archive's text (COPY of dates and timestamps, the manifest's bounds) must read back the
+  // same under any setting: ISO dates in UTC, whatever the role's DateStyle and TimeZone.
+  session.execute("SET LOCAL TimeZone = 'UTC'");
+  session.execute("SET LOCAL DateStyle = 'ISO, YMD'");
   if (action.lock_timeout.count() > 0) {
     session.execute("SET LOCAL lock_timeout = " + std::to_string(action.lock_timeout.count()));
   }

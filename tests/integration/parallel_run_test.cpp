@@ -203,3 +203,28 @@ TEST_CASE("parallel run: when the server refuses a second session the run goes o
   CHECK(succeeded(f, "a") == "5");
   CHECK(succeeded(f, "b") == "5");
 }
+
+TEST_CASE("parallel run: when one session's connection is lost, what the other finished is still printed") {
+  CliFixture f;
+  f.setup_with_sample_tables();
+  f.add_slow_events();  // a batched delete of about 40 s
+  make_expired_days(f, "b");
+  REQUIRE(f.rd({"ttl", "public.events:created_at", "delete", "30d", "--id", "a-events", "--option",
+                "batch_size=100"})
+              .exit_code == 0);
+  REQUIRE(f.rd({"ttl", "public.b", "delete", "5d", "--id", "b-days"}).exit_code == 0);
+
+  auto run = run_in_background(f, "2");
+  // b's drops finish in the second session while a's delete is still going in the first; then
+  // a's session is cut off (an administrator's pg_terminate_backend, a network failure).
+  REQUIRE(wait_for(f, "b-days", "5", 20s));
+  f.pg.execute(
+      "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'DELETE FROM ONLY "
+      "\"public\".\"events\"%'");
+  const RunResult result = run.get();
+  CHECK(result.exit_code == 3);
+  CHECK(result.err.find("lost the database connection") != std::string::npos);
+  // b-days comes after a-events in the report: held, then printed when the run broke off.
+  CHECK(result.out.find("policy=b-days action=drop target=public.b_p20240105 status=succeeded") !=
+        std::string::npos);
+}

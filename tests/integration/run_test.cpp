@@ -1,11 +1,11 @@
-#include <doctest/doctest.h>
-
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
 
+#include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
 
 #include "support/cli_fixture.hpp"
 
@@ -26,13 +26,14 @@ void make_daily_partitions(const CliFixture& f, const std::string& parent = "pub
     std::snprintf(name, sizeof name, "%s202401%02d", prefix.c_str(), day);
     std::snprintf(from, sizeof from, "2024-01-%02d", day);
     std::snprintf(to, sizeof to, "2024-01-%02d", day + 1);
-    sql += "CREATE TABLE public.\"" + std::string(name) + "\" PARTITION OF " + parent + " FOR VALUES FROM ('" + from +
-           "') TO ('" + to + "');";
+    sql += "CREATE TABLE public.\"" + std::string(name) + "\" PARTITION OF " + parent +
+           " FOR VALUES FROM ('" + from + "') TO ('" + to + "');";
   }
   sql += "CREATE TABLE public.\"" + prefix + "old\" PARTITION OF " + parent +
          " FOR VALUES FROM (MINVALUE) TO ('2024-01-01');";
   sql += "CREATE TABLE public.\"" + prefix + "default\" PARTITION OF " + parent + " DEFAULT;";
-  sql += "INSERT INTO " + parent + " SELECT t, 1 FROM generate_series('2023-12-30'::timestamptz, '2024-01-15', '1 hour') t;";
+  sql += "INSERT INTO " + parent +
+         " SELECT t, 1 FROM generate_series('2023-12-30'::timestamptz, '2024-01-15', '1 hour') t;";
   f.pg.execute(sql);
 }
 
@@ -48,13 +49,16 @@ void create_tablespace(const CliFixture& f, const std::string& name) {
 }
 
 std::string partitions_of(const CliFixture& f, const std::string& parent = "public.metrics") {
-  return f.pg.scalar("SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_inherits i JOIN pg_class c ON "
-                     "c.oid = i.inhrelid WHERE i.inhparent = '" + parent + "'::regclass");
+  return f.pg.scalar(
+      "SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_inherits i JOIN pg_class c ON "
+      "c.oid = i.inhrelid WHERE i.inhparent = '" +
+      parent + "'::regclass");
 }
 
 std::string jobs_summary(const CliFixture& f) {
-  return f.pg.scalar("SELECT coalesce(string_agg(action || ':' || coalesce(\"partition\", table_name) || ':' || status, "
-                     "',' ORDER BY id), '') FROM retention.jobs_log");
+  return f.pg.scalar(
+      "SELECT coalesce(string_agg(action || ':' || coalesce(\"partition\", table_name) || ':' || status, "
+      "',' ORDER BY id), '') FROM retention.jobs_log");
 }
 
 }  // namespace
@@ -101,7 +105,9 @@ TEST_CASE("run: a live run drops exactly the expired partitions, a second run do
   f.setup_with_sample_tables();
   f.pg.execute("DROP TABLE public.metrics");
   make_daily_partitions(f);
-  REQUIRE(f.rd({"ttl", "public.metrics", "delete", "5d", "--option", "partitions_per_transaction=2"}).exit_code == 0);
+  REQUIRE(
+      f.rd({"ttl", "public.metrics", "delete", "5d", "--option", "partitions_per_transaction=2"}).exit_code ==
+      0);
 
   auto first = f.rd({"run", "--once", "--as-of", "2024-01-11"});
   REQUIRE_MESSAGE(first.exit_code == 0, first.err);
@@ -112,7 +118,9 @@ TEST_CASE("run: a live run drops exactly the expired partitions, a second run do
         "drop:public.metrics_p20240101:succeeded,drop:public.metrics_p20240102:succeeded,"
         "drop:public.metrics_p20240103:succeeded,drop:public.metrics_p20240104:succeeded,"
         "drop:public.metrics_p20240105:succeeded");
-  CHECK(f.pg.scalar("SELECT count(*) FROM retention.jobs_log WHERE finished_at IS NULL OR instance NOT LIKE '%:%'") == "0");
+  CHECK(f.pg.scalar(
+            "SELECT count(*) FROM retention.jobs_log WHERE finished_at IS NULL OR instance NOT LIKE '%:%'") ==
+        "0");
 
   auto second = f.rd({"run", "--once", "--as-of", "2024-01-11", "-o", "json"});
   REQUIRE(second.exit_code == 0);
@@ -123,8 +131,9 @@ TEST_CASE("run: a live run drops exactly the expired partitions, a second run do
   REQUIRE(jobs.exit_code == 0);
   auto rows = json::parse(jobs.out);
   CHECK(rows.size() == 3);
-  for (const char* key : {"id", "run_id", "policy_id", "strategy", "table_name", "partition", "action", "sql", "status",
-                          "rows_affected", "bytes", "started_at", "finished_at", "error", "instance"}) {
+  for (const char* key :
+       {"id", "run_id", "policy_id", "strategy", "table_name", "partition", "action", "sql", "status",
+        "rows_affected", "bytes", "started_at", "finished_at", "error", "instance"}) {
     CHECK_MESSAGE(rows[0].contains(key), key);
   }
 }
@@ -144,7 +153,9 @@ TEST_CASE("run: expired partitions go partitions_per_transaction at a time, one 
       END $$;
     CREATE EVENT TRIGGER note_drop ON sql_drop EXECUTE FUNCTION public.note_drop();
   )sql");
-  REQUIRE(f.rd({"ttl", "public.metrics", "delete", "5d", "--option", "partitions_per_transaction=2"}).exit_code == 0);
+  REQUIRE(
+      f.rd({"ttl", "public.metrics", "delete", "5d", "--option", "partitions_per_transaction=2"}).exit_code ==
+      0);
 
   // The plan shows the grouping: the same transaction number, the same statement.
   auto plan = f.rd({"run", "--once", "--dry-run", "--as-of", "2024-01-11", "-o", "json"});
@@ -154,20 +165,24 @@ TEST_CASE("run: expired partitions go partitions_per_transaction at a time, one 
   for (const auto& a : planned["actions"]) numbers.push_back(a["transaction"].get<int>());
   CHECK((numbers == std::vector<int>{1, 1, 2, 2, 3}));
   auto compact = f.rd({"run", "--once", "--dry-run", "--as-of", "2024-01-11", "-o", "compact"});
-  CHECK(compact.out.find("target=public.metrics_p20240103 status=planned transaction=2 sql=") != std::string::npos);
+  CHECK(compact.out.find("target=public.metrics_p20240103 status=planned transaction=2 sql=") !=
+        std::string::npos);
 
   auto result = f.rd({"run", "--once", "--as-of", "2024-01-11"});
   REQUIRE_MESSAGE(result.exit_code == 0, result.err);
-  CHECK(f.pg.scalar("SELECT string_agg(objects, ' | ' ORDER BY objects) FROM (SELECT txid, string_agg(object, ',' "
-                    "ORDER BY object) AS objects FROM public.drops GROUP BY txid) t") ==
-        "public.metrics_p20240101,public.metrics_p20240102 | public.metrics_p20240103,public.metrics_p20240104 | "
+  CHECK(f.pg.scalar(
+            "SELECT string_agg(objects, ' | ' ORDER BY objects) FROM (SELECT txid, string_agg(object, ',' "
+            "ORDER BY object) AS objects FROM public.drops GROUP BY txid) t") ==
+        "public.metrics_p20240101,public.metrics_p20240102 | "
+        "public.metrics_p20240103,public.metrics_p20240104 | "
         "public.metrics_p20240105");
   CHECK(f.pg.scalar("SELECT string_agg(DISTINCT query, ' | ' ORDER BY query) FROM public.drops") ==
         R"(DROP TABLE "public"."metrics_p20240101", "public"."metrics_p20240102" | )"
         R"(DROP TABLE "public"."metrics_p20240103", "public"."metrics_p20240104" | )"
         R"(DROP TABLE "public"."metrics_p20240105")");
   // The audit keeps one row per partition, each with its own share of the statement.
-  CHECK(f.pg.scalar("SELECT string_agg(sql, ' | ' ORDER BY id) FROM retention.jobs_log WHERE status = 'succeeded'") ==
+  CHECK(f.pg.scalar(
+            "SELECT string_agg(sql, ' | ' ORDER BY id) FROM retention.jobs_log WHERE status = 'succeeded'") ==
         R"(DROP TABLE "public"."metrics_p20240101" | DROP TABLE "public"."metrics_p20240102" | )"
         R"(DROP TABLE "public"."metrics_p20240103" | DROP TABLE "public"."metrics_p20240104" | )"
         R"(DROP TABLE "public"."metrics_p20240105")");
@@ -180,7 +195,9 @@ TEST_CASE("run: a failing drop group is redone a partition at a time and the aud
   make_daily_partitions(f);
   // A view on Jan 3 makes DROP TABLE of that partition fail (another object depends on it).
   f.pg.execute("CREATE VIEW public.jan3 AS SELECT * FROM public.metrics_p20240103");
-  REQUIRE(f.rd({"ttl", "public.metrics", "delete", "5d", "--option", "partitions_per_transaction=2"}).exit_code == 0);
+  REQUIRE(
+      f.rd({"ttl", "public.metrics", "delete", "5d", "--option", "partitions_per_transaction=2"}).exit_code ==
+      0);
 
   auto result = f.rd({"run", "--once", "--as-of", "2024-01-11"});
   CHECK(result.exit_code == 1);
@@ -195,7 +212,9 @@ TEST_CASE("run: a failing drop group is redone a partition at a time and the aud
   CHECK(error == "cannot drop table metrics_p20240103 because other objects depend on it");
 }
 
-TEST_CASE("run: a plain-table delete removes exactly the rows before the cutoff, at most batch_size per transaction") {
+TEST_CASE(
+    "run: a plain-table delete removes exactly the rows before the cutoff, at most batch_size per "
+    "transaction") {
   CliFixture f;
   f.setup_with_sample_tables();
   // Every deleted row notes its transaction, so the batch bound can be checked afterwards.
@@ -208,7 +227,9 @@ TEST_CASE("run: a plain-table delete removes exactly the rows before the cutoff,
       SELECT t, 'x' FROM generate_series('2024-01-01'::timestamptz, '2024-01-10', '1 minute') t;
   )sql");
   const auto expected = f.pg.scalar("SELECT count(*) FROM public.events WHERE created_at < '2024-01-06'");
-  REQUIRE(f.rd({"ttl", "public.events:created_at", "delete", "5d", "--option", "batch_size=1000"}).exit_code == 0);
+  REQUIRE(
+      f.rd({"ttl", "public.events:created_at", "delete", "5d", "--option", "batch_size=1000"}).exit_code ==
+      0);
 
   auto result = f.rd({"run", "--once", "--as-of", "2024-01-11", "-o", "json"});
   REQUIRE_MESSAGE(result.exit_code == 0, result.err);
@@ -216,7 +237,8 @@ TEST_CASE("run: a plain-table delete removes exactly the rows before the cutoff,
   CHECK(f.pg.scalar("SELECT count(*) FROM public.events WHERE created_at < '2024-01-06'") == "0");
   CHECK(f.pg.scalar("SELECT min(created_at) = '2024-01-06' FROM public.events") == "t");
   CHECK(f.pg.scalar("SELECT count(*) FROM public.deleted_by") == expected);
-  CHECK(f.pg.scalar("SELECT max(n) FROM (SELECT count(*) AS n FROM public.deleted_by GROUP BY txid) b") == "1000");
+  CHECK(f.pg.scalar("SELECT max(n) FROM (SELECT count(*) AS n FROM public.deleted_by GROUP BY txid) b") ==
+        "1000");
   CHECK(f.pg.scalar("SELECT count(DISTINCT txid) FROM public.deleted_by") ==
         std::to_string((std::stoll(expected) + 999) / 1000));
 
@@ -235,9 +257,10 @@ TEST_CASE("run: reallocate moves expired partitions into the tablespace, a secon
 
   auto first = f.rd({"run", "--once", "--as-of", "2024-01-11"});
   REQUIRE_MESSAGE(first.exit_code == 0, first.err);
-  CHECK(f.pg.scalar("SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_class c JOIN pg_tablespace t "
-                    "ON t.oid = c.reltablespace WHERE t.spcname = 'cold' AND c.relkind = 'r'") ==
-        "metrics_p20240101,metrics_p20240102,metrics_p20240103,metrics_p20240104,metrics_p20240105");
+  CHECK(
+      f.pg.scalar("SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_class c JOIN pg_tablespace t "
+                  "ON t.oid = c.reltablespace WHERE t.spcname = 'cold' AND c.relkind = 'r'") ==
+      "metrics_p20240101,metrics_p20240102,metrics_p20240103,metrics_p20240104,metrics_p20240105");
   CHECK(f.pg.scalar("SELECT count(*) FROM public.metrics") == "385");
 
   auto second = f.rd({"run", "--once", "--as-of", "2024-01-11", "-o", "json"});
@@ -260,8 +283,10 @@ TEST_CASE("run: a missing tablespace fails that policy, the others go on, and th
   CHECK(result.out.find("tablespace \"nowhere\" does not exist") != std::string::npos);
   CHECK(f.pg.scalar("SELECT status || ':' || error FROM retention.jobs_log WHERE policy_id = 'a-realloc'") ==
         "failed:tablespace \"nowhere\" does not exist");
-  CHECK(f.pg.scalar("SELECT count(*) FROM retention.jobs_log WHERE policy_id = 'b-delete' AND status = 'succeeded'") ==
-        "3");
+  CHECK(
+      f.pg.scalar(
+          "SELECT count(*) FROM retention.jobs_log WHERE policy_id = 'b-delete' AND status = 'succeeded'") ==
+      "3");
 }
 
 TEST_CASE("run: names with capitals, spaces and quotes in schema, table and partition work") {
@@ -277,8 +302,12 @@ TEST_CASE("run: names with capitals, spaces and quotes in schema, table and part
     CREATE TABLE public."Events; DROP TABLE y" ("When" timestamp NOT NULL);
     INSERT INTO public."Events; DROP TABLE y" SELECT t FROM generate_series('2024-01-01'::timestamp, '2024-03-01', '1 day') t;
   )sql");
-  REQUIRE(f.rd({"ttl", R"("Sensor ""Data"""."Readings Table")", "delete", "1mo", "--id", "readings"}).exit_code == 0);
-  REQUIRE(f.rd({"ttl", R"(public."Events; DROP TABLE y":"When")", "delete", "1mo", "--id", "events"}).exit_code == 0);
+  REQUIRE(
+      f.rd({"ttl", R"("Sensor ""Data"""."Readings Table")", "delete", "1mo", "--id", "readings"}).exit_code ==
+      0);
+  REQUIRE(
+      f.rd({"ttl", R"(public."Events; DROP TABLE y":"When")", "delete", "1mo", "--id", "events"}).exit_code ==
+      0);
 
   auto dry = f.rd({"run", "--once", "--dry-run", "--as-of", "2024-03-05"});
   REQUIRE_MESSAGE(dry.exit_code == 0, dry.err);
@@ -286,7 +315,8 @@ TEST_CASE("run: names with capitals, spaces and quotes in schema, table and part
 
   auto live = f.rd({"run", "--once", "--as-of", "2024-03-05"});
   REQUIRE_MESSAGE(live.exit_code == 0, live.err);
-  CHECK(f.pg.scalar(R"(SELECT string_agg(c.relname, ',') FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+  CHECK(f.pg.scalar(
+            R"(SELECT string_agg(c.relname, ',') FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
                        WHERE i.inhparent = '"Sensor ""Data"""."Readings Table"'::regclass)") == "Part Feb");
   CHECK(f.pg.scalar(R"(SELECT min("When")::date FROM public."Events; DROP TABLE y")") == "2024-02-05");
   CHECK(f.pg.scalar("SELECT count(*) FROM public.events") == "0");  // untouched bystander
@@ -317,15 +347,105 @@ TEST_CASE("run: policies sharing a table see the partitions an earlier policy of
   create_tablespace(f, "cold");
   REQUIRE(f.rd({"ttl", "public.metrics", "delete", "7d", "--id", "a-delete"}).exit_code == 0);
   REQUIRE(f.rd({"ttl", "public.metrics", "reallocate:cold", "3d", "--id", "b-cold"}).exit_code == 0);
+  // Naming the partition key makes a catalog request of its own: Jan 1, its only expired
+  // partition, is gone once a-delete has run.
+  REQUIRE(f.rd({"ttl", "public.metrics:ts", "delete", "9d", "--id", "c-named"}).exit_code == 0);
 
   auto dry = f.rd({"run", "--once", "--dry-run", "--as-of", "2024-01-11", "-o", "json"});
   REQUIRE(dry.exit_code == 0);
-  CHECK(json::parse(dry.out)["actions"].size() == 7);  // 3 drops (Jan 1-3), 4 moves (Jan 4-7)
+  CHECK(json::parse(dry.out)["actions"].size() == 7);  // 3 drops (Jan 1-3), 4 moves (Jan 4-7), none for c
 
   auto live = f.rd({"run", "--once", "--as-of", "2024-01-11"});
   REQUIRE_MESSAGE(live.exit_code == 0, (live.out + live.err));
   CHECK(jobs_summary(f).find("failed") == std::string::npos);
-  CHECK(f.pg.scalar("SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_class c JOIN pg_tablespace t "
-                    "ON t.oid = c.reltablespace WHERE t.spcname = 'cold' AND c.relkind = 'r'") ==
-        "metrics_p20240104,metrics_p20240105,metrics_p20240106,metrics_p20240107");
+  CHECK(
+      f.pg.scalar("SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_class c JOIN pg_tablespace t "
+                  "ON t.oid = c.reltablespace WHERE t.spcname = 'cold' AND c.relkind = 'r'") ==
+      "metrics_p20240104,metrics_p20240105,metrics_p20240106,metrics_p20240107");
+}
+
+TEST_CASE(
+    "run: detach, detach_concurrently and keep_table: expired partitions leave the table, dropped or kept") {
+  for (const std::string option : {"detach=true", "detach_concurrently=true", "keep_table=true"}) {
+    CAPTURE(option);
+    CliFixture f;
+    f.setup_with_sample_tables();
+    f.pg.execute("DROP TABLE public.metrics");
+    make_daily_partitions(f);
+    // PostgreSQL refuses DETACH ... CONCURRENTLY on a table with a default partition.
+    f.pg.execute("DROP TABLE public.metrics_pdefault");
+    REQUIRE(f.rd({"ttl", "public.metrics", "delete", "5d", "--id", "m", "--option", option}).exit_code == 0);
+    const auto run = f.rd({"run", "--once", "--as-of", "2024-01-11"});
+    CHECK_MESSAGE(run.exit_code == 0, run.err);
+    CHECK(partitions_of(f) ==
+          "metrics_p20240106,metrics_p20240107,metrics_p20240108,metrics_p20240109,"
+          "metrics_p20240110,metrics_pold");
+    const std::string kept = f.pg.scalar(
+        "SELECT coalesce(string_agg(relname, ',' ORDER BY relname), '') FROM pg_class WHERE relname ~ "
+        "'^metrics_p2024010[1-5]$'");
+    if (option == "keep_table=true") {
+      CHECK(kept ==
+            "metrics_p20240101,metrics_p20240102,metrics_p20240103,metrics_p20240104,metrics_p20240105");
+      CHECK(f.pg.scalar("SELECT count(*) FROM public.metrics_p20240101") == "24");
+    } else {
+      CHECK(kept.empty());
+    }
+    CHECK(f.pg.scalar("SELECT count(*) FROM retention.jobs_log WHERE status = 'succeeded'") == "5");
+    const auto again = f.rd({"run", "--once", "--as-of", "2024-01-11"});
+    CHECK(again.exit_code == 0);
+    CHECK(f.pg.scalar("SELECT count(*) FROM retention.jobs_log") == "5");
+  }
+}
+
+TEST_CASE(
+    "run: rows left running by an ended process become abandoned, those of a live one stay, long host names "
+    "too") {
+  CliFixture f;
+  f.setup_with_sample_tables();
+  // A live instance on a host whose name is longer than an application_name can hold: the
+  // server keeps its first 63 bytes.
+  const std::string long_instance = "ip-172-31-22-33.eu-central-1.compute.internal.example:4242";
+  pqxx::connection live(f.pg.conninfo() + " application_name='retentiond " + long_instance + "'");
+  REQUIRE(pqxx::nontransaction(live)
+              .exec("SELECT application_name FROM pg_stat_activity WHERE pid = "
+                    "pg_backend_pid()")[0][0]
+              .as<std::string>()
+              .size() == 63);
+  f.pg.execute(
+      "INSERT INTO retention.jobs_log (run_id, policy_id, strategy, table_name, action, status, instance)"
+      " VALUES ('r', 'p', 'delete', 'public.metrics', 'drop', 'running', '" +
+      long_instance +
+      "'),"
+      "        ('r', 'p', 'delete', 'public.metrics', 'drop', 'running', 'gone-host:1')");
+  const auto run = f.rd({"run", "--once"});
+  CHECK_MESSAGE(run.exit_code == 0, run.err);
+  CHECK(
+      f.pg.scalar("SELECT string_agg(instance || '=' || status, ',' ORDER BY id) FROM retention.jobs_log") ==
+      long_instance + "=running,gone-host:1=abandoned");
+}
+
+TEST_CASE("run: a plain-table delete touches its own table's rows only, never an inheritance child's") {
+  CliFixture f;
+  f.setup_with_sample_tables();
+  // Parent and child get rows at the same ctids: the parent's are expired, the child's are new.
+  f.pg.execute(R"sql(
+    CREATE TABLE public.events_2024 () INHERITS (public.events);
+    INSERT INTO public.events (created_at, body) SELECT '2023-01-01'::timestamptz + g * interval '1 hour', 'old'
+      FROM generate_series(1, 50) g;
+    INSERT INTO public.events (created_at, body) VALUES ('2024-06-01', 'new');
+    INSERT INTO public.events_2024 (created_at, body) SELECT '2024-06-01'::timestamptz + g * interval '1 hour', 'child'
+      FROM generate_series(1, 60) g;
+  )sql");
+  REQUIRE(
+      f.pg.scalar("SELECT count(*) FROM ONLY public.events e JOIN public.events_2024 c ON c.ctid = e.ctid") ==
+      "51");
+  REQUIRE(f.rd({"ttl", "public.events:created_at", "delete", "30d", "--option", "batch_size=7"}).exit_code ==
+          0);
+  const auto run = f.rd({"run", "--once", "--as-of", "2024-01-01"});
+  CHECK_MESSAGE(run.exit_code == 0, run.err);
+  CHECK(
+      f.pg.scalar("SELECT string_agg(body || ':' || n, ',' ORDER BY body) FROM (SELECT body, count(*) n FROM "
+                  "ONLY public.events GROUP BY body) t") == "new:1");
+  CHECK(f.pg.scalar("SELECT count(*) FROM public.events_2024") == "60");
+  CHECK(f.pg.scalar("SELECT rows_affected FROM retention.jobs_log WHERE status = 'succeeded'") == "50");
 }

@@ -516,3 +516,27 @@ TEST_CASE(
   REQUIRE_MESSAGE(restored.exit_code == 0, restored.err);
   CHECK(checksum(f, "public.big_p20240101") == before);
 }
+
+TEST_CASE(
+    "snapshot: an archive made under one DateStyle and time zone restores the same rows under another") {
+  CliFixture f;
+  make_odd_table(f);
+  TempRepository repo;
+  const std::string before = checksum(f, kPartition.quoted());
+  const std::string bound = bound_of(f, kPartition);
+  // The role's settings reach every new session, the snapshot's own among them.
+  f.pg.execute(
+      "ALTER ROLE CURRENT_USER SET DateStyle = 'SQL, DMY';"
+      "ALTER ROLE CURRENT_USER SET TimeZone = 'America/New_York'");
+  const auto outcome = snapshot_partition(database_of(f), snapshot_action(kParent, kPartition),
+                                          RepositoryConfig{repo.path.string(), "zstd"});
+  CHECK(read_manifest(outcome.manifest).bound_text == bound);  // ISO, UTC: as the catalog reads it
+  f.pg.execute(
+      "ALTER ROLE CURRENT_USER SET DateStyle = 'SQL, MDY';"
+      "ALTER ROLE CURRENT_USER SET TimeZone = 'Asia/Tokyo'");
+  auto restored = f.rd({"restore", outcome.manifest.string()});
+  CHECK_MESSAGE(restored.exit_code == 0, restored.err);
+  f.pg.execute("ALTER ROLE CURRENT_USER RESET DateStyle; ALTER ROLE CURRENT_USER RESET TimeZone");
+  CHECK(checksum(f, kPartition.quoted()) == before);
+  CHECK(bound_of(f, kPartition) == bound);
+}

@@ -358,7 +358,7 @@ TEST_CASE("planner: delete on a plain table is one batched delete_rows action") 
   CHECK_FALSE(action.partition.has_value());
   CHECK(action.sql ==
         std::vector<std::string>{
-            R"(DELETE FROM "public"."events" WHERE ctid = ANY(ARRAY(SELECT ctid FROM "public"."events")"
+            R"(DELETE FROM ONLY "public"."events" WHERE ctid = ANY(ARRAY(SELECT ctid FROM ONLY "public"."events")"
             R"( WHERE "created_at" < $1 LIMIT $2)))",
         });
   CHECK(action.params == std::vector<std::string>{"2024-01-06 00:00:00+00", "10000"});
@@ -678,7 +678,7 @@ TEST_CASE("planner: identifiers with capitals, spaces and double quotes are quot
     const auto result = plan(policy_, table);
     REQUIRE(result.actions.size() == 1);
     CHECK(result.actions[0].sql ==
-          std::vector<std::string>{"DELETE FROM " + parent_sql + " WHERE ctid = ANY(ARRAY(SELECT ctid FROM " +
+          std::vector<std::string>{"DELETE FROM ONLY " + parent_sql + " WHERE ctid = ANY(ARRAY(SELECT ctid FROM ONLY " +
                                    parent_sql + R"( WHERE "Created ""At""" < $1 LIMIT $2)))"});
     CHECK(result.actions[0].reason == R"(rows with "Created ""At""" before the cutoff 2024-01-06T00:00:00Z)");
   }

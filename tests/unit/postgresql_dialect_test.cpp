@@ -64,20 +64,20 @@ TEST_CASE("postgresql: set_tablespace quotes the tablespace") {
 
 TEST_CASE("postgresql: delete_batch deletes at most $2 rows before $1 by ctid") {
   CHECK(pg.delete_batch({"public", "events"}, "created_at") ==
-        R"(DELETE FROM "public"."events" WHERE ctid = ANY(ARRAY(SELECT ctid FROM "public"."events")"
+        R"(DELETE FROM ONLY "public"."events" WHERE ctid = ANY(ARRAY(SELECT ctid FROM ONLY "public"."events")"
         R"( WHERE "created_at" < $1 LIMIT $2)))");
   CHECK(pg.delete_batch(odd_parent, R"(Created "At")") ==
-        R"(DELETE FROM "My ""Schema"""."Metrics.Table" WHERE ctid = ANY(ARRAY(SELECT ctid FROM)"
+        R"(DELETE FROM ONLY "My ""Schema"""."Metrics.Table" WHERE ctid = ANY(ARRAY(SELECT ctid FROM ONLY)"
         R"( "My ""Schema"""."Metrics.Table" WHERE "Created ""At""" < $1 LIMIT $2)))");
 }
 
 TEST_CASE("postgresql: any_row_before is an EXISTS over the given parameter") {
   CHECK(pg.any_row_before({"public", "events"}, "created_at", 1) ==
-        R"(EXISTS (SELECT 1 FROM "public"."events" WHERE "created_at" < $1))");
+        R"(EXISTS (SELECT 1 FROM ONLY "public"."events" WHERE "created_at" < $1))");
   CHECK(pg.any_row_before({"public", "events"}, "created_at", 3) ==
-        R"(EXISTS (SELECT 1 FROM "public"."events" WHERE "created_at" < $3))");
+        R"(EXISTS (SELECT 1 FROM ONLY "public"."events" WHERE "created_at" < $3))");
   CHECK(pg.any_row_before(odd_parent, "Time Stamp", 12) ==
-        R"(EXISTS (SELECT 1 FROM "My ""Schema"""."Metrics.Table" WHERE "Time Stamp" < $12))");
+        R"(EXISTS (SELECT 1 FROM ONLY "My ""Schema"""."Metrics.Table" WHERE "Time Stamp" < $12))");
 }
 
 TEST_CASE("postgresql: cutoff_parameter spells the cutoff for timestamptz with an explicit UTC offset") {
@@ -141,7 +141,7 @@ TEST_CASE("postgresql: the jobs_log sql lists the parameters in a comment after 
   action.sql = {pg.delete_batch({"public", "events"}, "created_at")};
   action.params = {pg.cutoff_parameter(at(2024, 1, 6), "timestamp with time zone"), "10000"};
   CHECK(JobsLog::sql_text(action) ==
-        "DELETE FROM \"public\".\"events\" WHERE ctid = ANY(ARRAY(SELECT ctid FROM \"public\".\"events\""
+        "DELETE FROM ONLY \"public\".\"events\" WHERE ctid = ANY(ARRAY(SELECT ctid FROM ONLY \"public\".\"events\""
         " WHERE \"created_at\" < $1 LIMIT $2))\n"
         "-- $1 = '2024-01-06 00:00:00+00', $2 = '10000'");
   action.params = {"x"};

@@ -23,6 +23,9 @@ class RunPrinter final : public RunObserver {
   void finished(const PolicyPlan& plan, const std::vector<ActionResult>& results) override;
   /// The end of the output: JSON's closing brackets, or the table and its summary line.
   void close(const RunSummary& summary);
+  /// The run broke off (a lost connection): what was reported so far goes out as it is (a
+  /// table's rows, buffered lines), without a summary; JSON stays unfinished.
+  void abandon();
 
  private:
   void json_header();
