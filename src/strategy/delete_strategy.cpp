@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "retentiond/engine/planner.hpp"
 #include "retentiond/strategy/option_values.hpp"
 #include "retentiond/strategy/specs.hpp"
@@ -46,6 +48,18 @@ void plan_delete(const PlanContext& c, PolicyPlan& plan) {
   const bool detach = concurrently || keep || option_bool(c.policy, "detach");
   const auto per_transaction =
       option_integer(c.policy, "partitions_per_transaction", default_partitions_per_transaction);
+  if (concurrently && !c.expired.empty()) {
+    // PostgreSQL refuses DETACH ... CONCURRENTLY while the table has a default partition: said
+    // once here rather than as the same failed action on every run.
+    const auto fallback = std::find_if(c.table.partitions.begin(), c.table.partitions.end(),
+                                       [](const PartitionFacts& p) { return p.is_default; });
+    if (fallback != c.table.partitions.end()) {
+      plan.error = "detach_concurrently is not possible on " + c.policy.table.display() +
+                   ": it has a default partition (" + fallback->name.display() +
+                   "), and PostgreSQL detaches concurrently only without one; use detach=true";
+      return;
+    }
+  }
   plan.actions.reserve(plan.actions.size() + c.expired.size());
   for (const PartitionFacts* partition : c.expired) {
     if (!detach) {
@@ -55,7 +69,8 @@ void plan_delete(const PlanContext& c, PolicyPlan& plan) {
       plan.actions.push_back(std::move(action));
       continue;
     }
-    Action action = c.partition_action(*partition, ActionKind::detach_partition, keep ? "detach" : "detach_drop");
+    Action action =
+        c.partition_action(*partition, ActionKind::detach_partition, keep ? "detach" : "detach_drop");
     action.sql = {c.dialect.detach_partition(c.policy.table, partition->name, concurrently)};
     if (!keep) action.sql.push_back(c.dialect.drop_table(partition->name));
     plan.actions.push_back(std::move(action));

@@ -449,3 +449,19 @@ TEST_CASE("run: a plain-table delete touches its own table's rows only, never an
   CHECK(f.pg.scalar("SELECT count(*) FROM public.events_2024") == "60");
   CHECK(f.pg.scalar("SELECT rows_affected FROM retention.jobs_log WHERE status = 'succeeded'") == "50");
 }
+
+TEST_CASE("run: detach_concurrently on a table with a default partition fails the policy with the reason") {
+  CliFixture f;
+  f.setup_with_sample_tables();
+  f.pg.execute("DROP TABLE public.metrics");
+  make_daily_partitions(f);
+  REQUIRE(f.rd({"ttl", "public.metrics", "delete", "5d", "--id", "m", "--option", "detach_concurrently=true"})
+              .exit_code == 0);
+  const std::string before = partitions_of(f);
+  const auto run = f.rd({"run", "--once", "--as-of", "2024-01-11"});
+  CHECK(run.exit_code == 1);
+  CHECK(partitions_of(f) == before);
+  CHECK(f.pg.scalar("SELECT action || ':' || status || ':' || error FROM retention.jobs_log") ==
+        "plan:failed:detach_concurrently is not possible on public.metrics: it has a default partition "
+        "(public.metrics_pdefault), and PostgreSQL detaches concurrently only without one; use detach=true");
+}

@@ -356,11 +356,12 @@ TEST_CASE("planner: delete on a plain table is one batched delete_rows action") 
   CHECK(action.strategy == "delete");
   CHECK(action.table == QualifiedName{"public", "events"});
   CHECK_FALSE(action.partition.has_value());
-  CHECK(action.sql ==
-        std::vector<std::string>{
-            R"(DELETE FROM ONLY "public"."events" WHERE ctid = ANY(ARRAY(SELECT ctid FROM ONLY "public"."events")"
-            R"( WHERE "created_at" < $1 LIMIT $2)))",
-        });
+  CHECK(
+      action.sql ==
+      std::vector<std::string>{
+          R"(DELETE FROM ONLY "public"."events" WHERE ctid = ANY(ARRAY(SELECT ctid FROM ONLY "public"."events")"
+          R"( WHERE "created_at" < $1 LIMIT $2)))",
+      });
   CHECK(action.params == std::vector<std::string>{"2024-01-06 00:00:00+00", "10000"});
   CHECK(action.batch_size == 10000);
   CHECK(action.reason == "rows with created_at before the cutoff 2024-01-06T00:00:00Z");
@@ -678,8 +679,9 @@ TEST_CASE("planner: identifiers with capitals, spaces and double quotes are quot
     const auto result = plan(policy_, table);
     REQUIRE(result.actions.size() == 1);
     CHECK(result.actions[0].sql ==
-          std::vector<std::string>{"DELETE FROM ONLY " + parent_sql + " WHERE ctid = ANY(ARRAY(SELECT ctid FROM ONLY " +
-                                   parent_sql + R"( WHERE "Created ""At""" < $1 LIMIT $2)))"});
+          std::vector<std::string>{"DELETE FROM ONLY " + parent_sql +
+                                   " WHERE ctid = ANY(ARRAY(SELECT ctid FROM ONLY " + parent_sql +
+                                   R"( WHERE "Created ""At""" < $1 LIMIT $2)))"});
     CHECK(result.actions[0].reason == R"(rows with "Created ""At""" before the cutoff 2024-01-06T00:00:00Z)");
   }
   SUBCASE("error messages show the display form") {
@@ -689,4 +691,27 @@ TEST_CASE("planner: identifiers with capitals, spaces and double quotes are quot
     REQUIRE(result.error.has_value());
     CHECK(*result.error == R"(table "My ""Schema"""."Metrics Table" does not exist)");
   }
+}
+
+TEST_CASE(
+    "planner: detach_concurrently on a table with a default partition is a plan error, not a failing "
+    "action") {
+  Policy p = policy("delete");
+  p.options["detach_concurrently"] = "true";
+  TableFacts t = partitioned();
+  PartitionFacts fallback = partition("metrics_default", std::nullopt, std::nullopt);
+  fallback.is_default = true;
+  t.partitions.push_back(fallback);
+  const auto result = plan(p, t);
+  CHECK(result.actions.empty());
+  REQUIRE(result.error.has_value());
+  CHECK(*result.error ==
+        "detach_concurrently is not possible on public.metrics: it has a default partition "
+        "(public.metrics_default), and PostgreSQL detaches concurrently only without one; use detach=true");
+  // Without an expired partition there is nothing to refuse.
+  CHECK_FALSE(plan(p, t, at(2024, 1, 1)).error.has_value());
+  // A plain detach works with a default partition.
+  p.options["detach_concurrently"] = "false";
+  p.options["detach"] = "true";
+  CHECK_FALSE(plan(p, t).error.has_value());
 }
