@@ -102,9 +102,10 @@ std::vector<ActionResult> Executor::execute(const PolicyPlan& plan, RunObserver*
       const Action& action = actions[next++];
       const auto id = jobs_.start({&action}).front();
       const auto began = std::chrono::steady_clock::now();
+      recorded_ = false;
       JobOutcome outcome = run_single(action, id);
       outcome.id = id;
-      jobs_.finish({outcome});
+      if (!recorded_) jobs_.finish({outcome});
       record(results, {&action, outcome, seconds_since(began)});
     }
     stopped = std::any_of(results.begin() + static_cast<std::ptrdiff_t>(before), results.end(),
@@ -189,13 +190,14 @@ std::size_t Executor::drop_group(const std::vector<Action>& actions, std::size_t
     std::size_t i = 0;
     for (; i < group.size(); ++i) {
       const auto one = std::chrono::steady_clock::now();
-      JobOutcome outcome = in_transaction(*group[i]);
+      JobOutcome outcome = in_transaction(*group[i], ids[i]);
       outcome.id = ids[i];
       outcomes.push_back(outcome);
       seconds.push_back(seconds_since(one));
       if (outcome.status != "succeeded") break;
     }
-    jobs_.finish(outcomes);
+    // Each success is recorded with its drop; only a failure (rolled back) is written here.
+    if (!outcomes.empty() && outcomes.back().status != "succeeded") jobs_.finish({outcomes.back()});
     for (std::size_t k = 0; k < outcomes.size(); ++k) record(results, {group[k], outcomes[k], seconds[k]});
     // Members after the failed one were not attempted.
     if (i < group.size()) {
@@ -235,7 +237,7 @@ JobOutcome Executor::run_single(const Action& action, std::int64_t job_id) {
       }
       case ActionKind::drop_partition:
       case ActionKind::set_tablespace:
-        return in_transaction(action);
+        return in_transaction(action, job_id);
     }
   } catch (const pqxx::broken_connection&) {
     throw;
@@ -245,17 +247,22 @@ JobOutcome Executor::run_single(const Action& action, std::int64_t job_id) {
   return failed(job_id, "unknown action");
 }
 
-JobOutcome Executor::in_transaction(const Action& action) {
+JobOutcome Executor::in_transaction(const Action& action, std::optional<std::int64_t> job_id) {
   try {
     pqxx::work tx(connection_);
     limit(tx, action);
     for (const auto& statement : action.sql) tx.exec0(statement);
+    JobOutcome done{.id = job_id.value_or(0),
+                    .status = "succeeded",
+                    .rows = std::nullopt,
+                    .bytes = action.size_bytes,
+                    .error = std::nullopt};
+    // With its row's id, the outcome commits with the work: "succeeded" is true exactly when
+    // the work is done, and a crash in between cannot leave done work `running`.
+    if (job_id) jobs_.finish(tx, {done});
     tx.commit();
-    return {.id = 0,
-            .status = "succeeded",
-            .rows = std::nullopt,
-            .bytes = action.size_bytes,
-            .error = std::nullopt};
+    recorded_ = job_id.has_value();
+    return done;
   } catch (const pqxx::broken_connection&) {
     throw;
   } catch (const std::exception& e) {

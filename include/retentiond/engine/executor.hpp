@@ -1,7 +1,9 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <exception>
+#include <optional>
 #include <vector>
 
 #include <pqxx/connection>
@@ -38,7 +40,9 @@ class Executor {
   JobOutcome run_single(const Action& action, std::int64_t job_id);
   JobOutcome delete_rows(const Action& action, std::int64_t job_id);
   JobOutcome detach(const Action& action);
-  JobOutcome in_transaction(const Action& action);
+  /// The action's statements in one transaction; with `job_id`, its `succeeded` row is written
+  /// in that transaction too (and recorded_ set).
+  JobOutcome in_transaction(const Action& action, std::optional<std::int64_t> job_id = std::nullopt);
   /// The outcome of an action that threw: `abandoned` when shutdown cancelled it, else `failed`.
   JobOutcome failure(std::int64_t job_id, const Action& action, const std::exception& error) const;
   /// Appends to the results and tells the observer.
@@ -55,6 +59,7 @@ class Executor {
   JobsLog& jobs_;
   const StopRequest* stop_;
   RunObserver* observer_ = nullptr;
+  bool recorded_ = false;  ///< the last single action's outcome is already in jobs_log
 };
 
 }  // namespace retentiond
