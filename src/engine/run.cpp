@@ -68,10 +68,32 @@ void drop_empty_row_deletes(pqxx::connection& connection, const Dialect& dialect
     probed.push_back(&*plan);
   }
   if (probed.empty()) return;
-  pqxx::read_transaction tx(connection);
-  pqxx::row row = tx.exec_params1(sql, pqxx::prepare::make_dynamic_params(params));
-  for (std::size_t i = 0; i < probed.size(); ++i) {
-    if (!row[static_cast<pqxx::row::size_type>(i)].as<bool>()) probed[i]->actions.clear();
+  try {
+    pqxx::read_transaction tx(connection);
+    pqxx::row row = tx.exec_params1(sql, pqxx::prepare::make_dynamic_params(params));
+    for (std::size_t i = 0; i < probed.size(); ++i) {
+      if (!row[static_cast<pqxx::row::size_type>(i)].as<bool>()) probed[i]->actions.clear();
+    }
+    return;
+  } catch (const pqxx::broken_connection&) {
+    throw;
+  } catch (const std::exception&) {
+    // One table's problem (no SELECT privilege, dropped meanwhile, a statement timeout) must
+    // not stop the others: asked one by one, the failing one becomes its policy's error.
+  }
+  for (PolicyPlan* plan : probed) {
+    const Action& action = plan->actions.front();
+    try {
+      pqxx::read_transaction tx(connection);
+      const pqxx::row row = tx.exec_params1(
+          "SELECT " + dialect.any_row_before(action.table, *plan->policy.partition_column, 1), action.params.front());
+      if (!row[0].as<bool>()) plan->actions.clear();
+    } catch (const pqxx::broken_connection&) {
+      throw;
+    } catch (const std::exception& e) {
+      plan->actions.clear();
+      plan->error = "cannot read " + action.table.display() + ": " + first_line(e.what());
+    }
   }
 }
 

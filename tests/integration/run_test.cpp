@@ -465,3 +465,30 @@ TEST_CASE("run: detach_concurrently on a table with a default partition fails th
         "plan:failed:detach_concurrently is not possible on public.metrics: it has a default partition "
         "(public.metrics_pdefault), and PostgreSQL detaches concurrently only without one; use detach=true");
 }
+
+TEST_CASE("run: a plain table that cannot be read fails its own policy only") {
+  CliFixture f;
+  f.setup_with_sample_tables();
+  f.pg.execute(R"sql(
+    CREATE ROLE runner LOGIN;
+    GRANT USAGE ON SCHEMA retention TO runner;
+    GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA retention TO runner;
+    GRANT USAGE ON ALL SEQUENCES IN SCHEMA retention TO runner;
+    CREATE TABLE public.mine (created_at timestamptz NOT NULL);
+    ALTER TABLE public.mine OWNER TO runner;
+    INSERT INTO public.mine SELECT '2023-01-01'::timestamptz + g * interval '1 day' FROM generate_series(1, 10) g;
+    INSERT INTO public.events (created_at, body) VALUES ('2023-01-01', 'old');
+  )sql");
+  REQUIRE(f.rd({"ttl", "public.events:created_at", "delete", "30d", "--id", "a-events"}).exit_code == 0);
+  REQUIRE(f.rd({"ttl", "public.mine:created_at", "delete", "30d", "--id", "b-mine"}).exit_code == 0);
+  const std::string as_runner = "host=" + f.pg.directory().string() + " port=" + std::to_string(f.pg.port()) +
+                                " user=runner dbname=postgres";
+  const auto run = retentiond::testing::run_retentiond(
+      {"--database-url", as_runner, "run", "--once", "--as-of", "2024-01-01", "-o", "compact"});
+  CHECK(run.exit_code == 1);
+  CHECK(f.pg.scalar("SELECT count(*) FROM public.mine") == "0");
+  CHECK(f.pg.scalar("SELECT count(*) FROM public.events") == "1");
+  CHECK(f.pg.scalar("SELECT policy_id || ':' || action || ':' || status || ':' || error FROM retention.jobs_log "
+                    "WHERE status <> 'succeeded'") ==
+        "a-events:plan:failed:cannot read public.events: permission denied for table events");
+}
