@@ -33,7 +33,7 @@ constexpr const char* partitions_sql = R"sql(
 SELECT i.inhparent::bigint, n.nspname::text, c.relname::text, pg_catalog.pg_get_expr(c.relpartbound, 0),
        coalesce(ts.spcname::text, ''),
        c.relpages::bigint * current_setting('block_size')::bigint,
-       greatest(c.reltuples, 0)::bigint
+       greatest(c.reltuples, 0)::bigint, c.relkind::text
   FROM pg_catalog.pg_inherits i
   JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -100,6 +100,8 @@ std::vector<TableFacts> PostgresqlDialect::describe_tables(pqxx::connection& con
       p.tablespace.assign(row[4].c_str(), row[4].size());
       p.size_bytes = row[5].as<std::int64_t>();
       p.estimated_rows = row[6].as<std::int64_t>();
+      p.sub_partitioned = row[7].c_str()[0] == 'p';
+      p.foreign = row[7].c_str()[0] == 'f';
     }
   }
   tx.commit();

@@ -6,7 +6,8 @@
 
 namespace retentiond {
 
-Action PlanContext::partition_action(const PartitionFacts& partition, ActionKind kind, std::string name) const {
+Action PlanContext::partition_action(const PartitionFacts& partition, ActionKind kind,
+                                     std::string name) const {
   Action action;
   action.policy_id = policy.id;
   action.strategy = policy.strategy;
@@ -43,6 +44,9 @@ std::vector<const PartitionFacts*> classify(const TableFacts& table, std::chrono
       append_instant(reason, *partition.upper);
       reason += " is after the cutoff";
       skipped.push_back({partition.name, std::move(reason)});
+    } else if (partition.foreign) {
+      // DROP TABLE, COPY and SET TABLESPACE all refuse a foreign table.
+      skipped.push_back({partition.name, "foreign table: its rows live on another server"});
     } else {
       expired.push_back(&partition);
     }
@@ -105,7 +109,8 @@ PolicyPlan plan_policy(const Policy& policy, const TableFacts& table, const Data
         .config = config,
         .cutoff = plan.cutoff,
         .cutoff_text = format_instant(plan.cutoff),
-        .expired = table.partitioned ? classify(table, plan.cutoff, plan.skipped) : std::vector<const PartitionFacts*>{},
+        .expired = table.partitioned ? classify(table, plan.cutoff, plan.skipped)
+                                     : std::vector<const PartitionFacts*>{},
         .lock_timeout = option_duration(policy, "lock_timeout", default_lock_timeout),
     };
     strategy->plan(context, plan);

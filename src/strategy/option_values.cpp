@@ -13,7 +13,8 @@ const std::string* find(const Policy& policy, std::string_view key) {
 }
 
 Error bad(const Policy& policy, std::string_view key, const std::string& value) {
-  return usage_error("policy \"" + policy.id + "\": invalid value \"" + value + "\" for option " + std::string(key));
+  return usage_error("policy \"" + policy.id + "\": invalid value \"" + value + "\" for option " +
+                     std::string(key));
 }
 
 }  // namespace

@@ -16,7 +16,14 @@ void plan_reallocate(const PlanContext& c, PolicyPlan& plan) {
   for (const PartitionFacts* partition : c.expired) {
     // The catalog leaves reltablespace at 0 for the database's default tablespace (shown here
     // as ""), whatever that tablespace is called.
-    const std::string current = partition->tablespace.empty() ? c.database.default_tablespace : partition->tablespace;
+    const std::string current =
+        partition->tablespace.empty() ? c.database.default_tablespace : partition->tablespace;
+    if (partition->sub_partitioned) {
+      // SET TABLESPACE on a partitioned table only sets where its future partitions go.
+      plan.skipped.push_back(
+          {partition->name, "sub-partitioned: SET TABLESPACE would move none of its rows"});
+      continue;
+    }
     if (current == target) {
       plan.skipped.push_back({partition->name, "already in tablespace " + display_identifier(target)});
       continue;

@@ -33,7 +33,8 @@ void check_value(const OptionSpec& option, std::string_view value) {
       for (char c : value) {
         if (c < '0' || c > '9') throw fail("a whole number from 1 to 999999999");
       }
-      if (value.find_first_not_of('0') == std::string_view::npos) throw fail("a whole number from 1 to 999999999");
+      if (value.find_first_not_of('0') == std::string_view::npos)
+        throw fail("a whole number from 1 to 999999999");
       return;
     }
     case OptionType::boolean:

@@ -11,6 +11,11 @@ void plan_snapshot(const PlanContext& c, PolicyPlan& plan) {
     return;
   }
   for (const PartitionFacts* partition : c.expired) {
+    if (partition->sub_partitioned) {
+      // COPY reads leaf tables only; an archive of a whole sub-tree is not what restore rebuilds.
+      plan.skipped.push_back({partition->name, "sub-partitioned: a snapshot archives leaf partitions only"});
+      continue;
+    }
     Action action = c.partition_action(*partition, ActionKind::snapshot_partition, "snapshot");
     // The archive is written and verified between these two statements, in one transaction.
     action.sql = {c.dialect.copy_out(partition->name), c.dialect.drop_table(partition->name)};

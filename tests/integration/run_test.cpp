@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
@@ -488,7 +489,52 @@ TEST_CASE("run: a plain table that cannot be read fails its own policy only") {
   CHECK(run.exit_code == 1);
   CHECK(f.pg.scalar("SELECT count(*) FROM public.mine") == "0");
   CHECK(f.pg.scalar("SELECT count(*) FROM public.events") == "1");
-  CHECK(f.pg.scalar("SELECT policy_id || ':' || action || ':' || status || ':' || error FROM retention.jobs_log "
-                    "WHERE status <> 'succeeded'") ==
+  CHECK(f.pg.scalar(
+            "SELECT policy_id || ':' || action || ':' || status || ':' || error FROM retention.jobs_log "
+            "WHERE status <> 'succeeded'") ==
         "a-events:plan:failed:cannot read public.events: permission denied for table events");
+}
+
+TEST_CASE("run: a foreign partition is left alone, a sub-partitioned one is dropped whole but never moved") {
+  CliFixture f;
+  f.setup_with_sample_tables();
+  create_tablespace(f, "cold");
+  f.pg.execute(R"sql(
+    CREATE EXTENSION postgres_fdw;
+    CREATE SERVER elsewhere FOREIGN DATA WRAPPER postgres_fdw OPTIONS (dbname 'nowhere');
+    CREATE TABLE public.tiers (ts timestamptz NOT NULL, v int) PARTITION BY RANGE (ts);
+    CREATE FOREIGN TABLE public.tiers_2023_11 PARTITION OF public.tiers
+      FOR VALUES FROM ('2023-11-01') TO ('2023-12-01') SERVER elsewhere;
+    CREATE TABLE public.tiers_2023_12 PARTITION OF public.tiers
+      FOR VALUES FROM ('2023-12-01') TO ('2024-01-01') PARTITION BY RANGE (ts);
+    CREATE TABLE public.tiers_20231201 PARTITION OF public.tiers_2023_12
+      FOR VALUES FROM ('2023-12-01') TO ('2023-12-02');
+    CREATE TABLE public.tiers_2024_01 PARTITION OF public.tiers FOR VALUES FROM ('2024-01-01') TO ('2024-02-01');
+    INSERT INTO public.tiers VALUES ('2023-12-01 12:00', 1), ('2024-01-15', 2);
+  )sql");
+  REQUIRE(f.rd({"ttl", "public.tiers", "reallocate:cold", "1d", "--id", "a-cold"}).exit_code == 0);
+  REQUIRE(f.rd({"ttl", "public.tiers", "delete", "10d", "--id", "b-delete"}).exit_code == 0);
+
+  // As of Feb 5: Nov, Dec and Jan are expired for a-cold, Nov and Dec for b-delete.
+  const auto dry = f.rd({"run", "--once", "--dry-run", "--as-of", "2024-02-05", "-o", "json"});
+  REQUIRE_MESSAGE(dry.exit_code == 0, dry.err);
+  const json report = json::parse(dry.out);
+  std::map<std::string, std::string> skipped;
+  for (const auto& policy : report["policies"]) {
+    for (const auto& skip : policy["skipped"]) {
+      skipped[policy["id"].get<std::string>() + " " + skip["partition"].get<std::string>()] =
+          skip["reason"].get<std::string>();
+    }
+  }
+  CHECK(skipped["a-cold public.tiers_2023_11"] == "foreign table: its rows live on another server");
+  CHECK(skipped["a-cold public.tiers_2023_12"] ==
+        "sub-partitioned: SET TABLESPACE would move none of its rows");
+  CHECK(skipped["b-delete public.tiers_2023_11"] == "foreign table: its rows live on another server");
+
+  const auto run = f.rd({"run", "--once", "--as-of", "2024-02-05"});
+  CHECK_MESSAGE(run.exit_code == 0, run.err);
+  CHECK(jobs_summary(f) ==
+        "set_tablespace:public.tiers_2024_01:succeeded,drop:public.tiers_2023_12:succeeded");
+  CHECK(partitions_of(f, "public.tiers") == "tiers_2023_11,tiers_2024_01");
+  CHECK(f.pg.scalar("SELECT to_regclass('public.tiers_20231201') IS NULL") == "t");
 }

@@ -1,5 +1,6 @@
 #include "retentiond/engine/planner.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <optional>
@@ -714,4 +715,48 @@ TEST_CASE(
   p.options["detach_concurrently"] = "false";
   p.options["detach"] = "true";
   CHECK_FALSE(plan(p, t).error.has_value());
+}
+
+namespace {
+
+// Jan 1-3: Jan 1 a foreign table, Jan 2 itself partitioned, Jan 3 an ordinary partition.
+TableFacts mixed_partitions() {
+  TableFacts t = partitioned(1, 3);
+  t.partitions[0].foreign = true;
+  t.partitions[1].sub_partitioned = true;
+  return t;
+}
+
+std::string reason_for(const PolicyPlan& plan, const std::string& name) {
+  for (const auto& skip : plan.skipped) {
+    if (skip.partition.name == name) return skip.reason;
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("planner: an expired foreign partition is skipped by every strategy, with the reason") {
+  for (const auto& p : {policy("delete"), policy("reallocate", "cold"), policy("snapshot", "archive")}) {
+    CAPTURE(p.strategy);
+    const auto result = plan(p, mixed_partitions());
+    CHECK(reason_for(result, "metrics_p20240101") == "foreign table: its rows live on another server");
+    CHECK(std::none_of(result.actions.begin(), result.actions.end(),
+                       [](const auto& a) { return a.partition->name == "metrics_p20240101"; }));
+  }
+}
+
+TEST_CASE("planner: a sub-partitioned partition is dropped whole, but neither moved nor archived") {
+  CHECK(partition_names(plan(policy("delete"), mixed_partitions())) ==
+        Names{"metrics_p20240102", "metrics_p20240103"});
+
+  const auto moved = plan(policy("reallocate", "cold"), mixed_partitions());
+  CHECK(partition_names(moved) == Names{"metrics_p20240103"});
+  CHECK(reason_for(moved, "metrics_p20240102") ==
+        "sub-partitioned: SET TABLESPACE would move none of its rows");
+
+  const auto archived = plan(policy("snapshot", "archive"), mixed_partitions());
+  CHECK(partition_names(archived) == Names{"metrics_p20240103"});
+  CHECK(reason_for(archived, "metrics_p20240102") ==
+        "sub-partitioned: a snapshot archives leaf partitions only");
 }

@@ -25,6 +25,8 @@ struct PartitionFacts {
   std::string tablespace;       ///< empty: the database's default tablespace
   std::int64_t size_bytes = 0;  ///< estimate from relpages
   std::int64_t estimated_rows = 0;
+  bool sub_partitioned = false;  ///< itself partitioned: its rows live in partitions of its own
+  bool foreign = false;          ///< a foreign table: its rows live on another server
 };
 
 /// A policy's table as the catalog describes it, gathered for every policy of a run in a
