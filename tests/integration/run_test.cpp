@@ -38,6 +38,13 @@ void make_daily_partitions(const CliFixture& f, const std::string& parent = "pub
   f.pg.execute(sql);
 }
 
+// `retentiond setup` done, and public.metrics as make_daily_partitions lays it out.
+void setup_with_daily_metrics(CliFixture& f) {
+  f.setup_with_sample_tables();
+  f.pg.execute("DROP TABLE public.metrics");
+  make_daily_partitions(f);
+}
+
 // CREATE TABLESPACE needs an empty directory owned by the server's OS user: one inside the
 // server's own directory, given the same owner.
 void create_tablespace(const CliFixture& f, const std::string& name) {
@@ -66,9 +73,7 @@ std::string jobs_summary(const CliFixture& f) {
 
 TEST_CASE("run: a dry run prints exactly the expired partitions with their SQL and changes nothing") {
   CliFixture f;
-  f.setup_with_sample_tables();
-  f.pg.execute("DROP TABLE public.metrics");
-  make_daily_partitions(f);
+  setup_with_daily_metrics(f);
   REQUIRE(f.rd({"ttl", "public.metrics", "delete", "5d"}).exit_code == 0);
   const auto before = partitions_of(f);
   const auto catalog_before = f.pg.scalar("SELECT count(*) FROM pg_class");
@@ -103,9 +108,7 @@ TEST_CASE("run: a dry run prints exactly the expired partitions with their SQL a
 
 TEST_CASE("run: a live run drops exactly the expired partitions, a second run does nothing") {
   CliFixture f;
-  f.setup_with_sample_tables();
-  f.pg.execute("DROP TABLE public.metrics");
-  make_daily_partitions(f);
+  setup_with_daily_metrics(f);
   REQUIRE(
       f.rd({"ttl", "public.metrics", "delete", "5d", "--option", "partitions_per_transaction=2"}).exit_code ==
       0);
@@ -141,9 +144,7 @@ TEST_CASE("run: a live run drops exactly the expired partitions, a second run do
 
 TEST_CASE("run: expired partitions go partitions_per_transaction at a time, one DROP TABLE per transaction") {
   CliFixture f;
-  f.setup_with_sample_tables();
-  f.pg.execute("DROP TABLE public.metrics");
-  make_daily_partitions(f);
+  setup_with_daily_metrics(f);
   // Every dropped table notes its transaction and the statement that dropped it.
   f.pg.execute(R"sql(
     CREATE TABLE public.drops (txid bigint, object text, query text);
@@ -191,9 +192,7 @@ TEST_CASE("run: expired partitions go partitions_per_transaction at a time, one 
 
 TEST_CASE("run: a failing drop group is redone a partition at a time and the audit names the one at fault") {
   CliFixture f;
-  f.setup_with_sample_tables();
-  f.pg.execute("DROP TABLE public.metrics");
-  make_daily_partitions(f);
+  setup_with_daily_metrics(f);
   // A view on Jan 3 makes DROP TABLE of that partition fail (another object depends on it).
   f.pg.execute("CREATE VIEW public.jan3 AS SELECT * FROM public.metrics_p20240103");
   REQUIRE(
@@ -250,9 +249,7 @@ TEST_CASE(
 
 TEST_CASE("run: reallocate moves expired partitions into the tablespace, a second run does nothing") {
   CliFixture f;
-  f.setup_with_sample_tables();
-  f.pg.execute("DROP TABLE public.metrics");
-  make_daily_partitions(f);
+  setup_with_daily_metrics(f);
   create_tablespace(f, "cold");
   REQUIRE(f.rd({"ttl", "public.metrics", "reallocate:cold", "5d"}).exit_code == 0);
 
@@ -273,9 +270,7 @@ TEST_CASE("run: reallocate moves expired partitions into the tablespace, a secon
 
 TEST_CASE("run: a missing tablespace fails that policy, the others go on, and the run exits 1") {
   CliFixture f;
-  f.setup_with_sample_tables();
-  f.pg.execute("DROP TABLE public.metrics");
-  make_daily_partitions(f);
+  setup_with_daily_metrics(f);
   REQUIRE(f.rd({"ttl", "public.metrics", "reallocate:nowhere", "5d", "--id", "a-realloc"}).exit_code == 0);
   REQUIRE(f.rd({"ttl", "public.metrics", "delete", "7d", "--id", "b-delete"}).exit_code == 0);
 
@@ -342,9 +337,7 @@ TEST_CASE("run: bad run options are usage errors") {
 
 TEST_CASE("run: policies sharing a table see the partitions an earlier policy of the run removed as gone") {
   CliFixture f;
-  f.setup_with_sample_tables();
-  f.pg.execute("DROP TABLE public.metrics");
-  make_daily_partitions(f);
+  setup_with_daily_metrics(f);
   create_tablespace(f, "cold");
   REQUIRE(f.rd({"ttl", "public.metrics", "delete", "7d", "--id", "a-delete"}).exit_code == 0);
   REQUIRE(f.rd({"ttl", "public.metrics", "reallocate:cold", "3d", "--id", "b-cold"}).exit_code == 0);
@@ -370,9 +363,7 @@ TEST_CASE(
   for (const std::string option : {"detach=true", "detach_concurrently=true", "keep_table=true"}) {
     CAPTURE(option);
     CliFixture f;
-    f.setup_with_sample_tables();
-    f.pg.execute("DROP TABLE public.metrics");
-    make_daily_partitions(f);
+    setup_with_daily_metrics(f);
     // PostgreSQL refuses DETACH ... CONCURRENTLY on a table with a default partition.
     f.pg.execute("DROP TABLE public.metrics_pdefault");
     REQUIRE(f.rd({"ttl", "public.metrics", "delete", "5d", "--id", "m", "--option", option}).exit_code == 0);
@@ -453,9 +444,7 @@ TEST_CASE("run: a plain-table delete touches its own table's rows only, never an
 
 TEST_CASE("run: detach_concurrently on a table with a default partition fails the policy with the reason") {
   CliFixture f;
-  f.setup_with_sample_tables();
-  f.pg.execute("DROP TABLE public.metrics");
-  make_daily_partitions(f);
+  setup_with_daily_metrics(f);
   REQUIRE(f.rd({"ttl", "public.metrics", "delete", "5d", "--id", "m", "--option", "detach_concurrently=true"})
               .exit_code == 0);
   const std::string before = partitions_of(f);
