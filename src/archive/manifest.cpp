@@ -1,7 +1,5 @@
 #include "retentiond/archive/manifest.hpp"
 
-#include "retentiond/core/time.hpp"
-
 #include <cstdio>
 #include <fstream>
 #include <limits>
@@ -9,7 +7,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "retentiond/archive/sha256.hpp"
 #include "retentiond/core/error.hpp"
+#include "retentiond/core/time.hpp"
 
 namespace fs = std::filesystem;
 using nlohmann::ordered_json;
@@ -19,6 +19,16 @@ namespace {
 
 ordered_json name_json(const QualifiedName& name) {
   return ordered_json{{"display", name.display()}, {"schema", name.schema}, {"name", name.name}};
+}
+
+// PostgreSQL's NAMEDATALEN - 1: a longer name cannot come from a catalog (the server would
+// truncate it, so it would not name what the manifest says).
+constexpr std::size_t kMaxIdentifierBytes = 63;
+
+// The checksum covers the compact serialisation of every other field, in the order they appear:
+// a value changed by hand without recomputing it is noticed before any of it is trusted.
+std::string document_digest(const ordered_json& document_without_checksum) {
+  return sha256_hex(document_without_checksum.dump());
 }
 
 ordered_json instant_json(const std::optional<std::chrono::sys_seconds>& t) {
@@ -89,9 +99,19 @@ class Fields {
     return t;
   }
 
+  std::string identifier(const ordered_json& parent, const std::string& key, const std::string& path) const {
+    auto text = string(parent, key, path);
+    if (text.size() > kMaxIdentifierBytes) {
+      fail("field \"" + path + "\" is longer than PostgreSQL's " + std::to_string(kMaxIdentifierBytes) +
+           " bytes for a name");
+    }
+    return text;
+  }
+
   QualifiedName name(const ordered_json& parent, const std::string& key) const {
     const auto& value = object(parent, key, key);
-    return QualifiedName{string(value, "schema", key + ".schema"), string(value, "name", key + ".name")};
+    return QualifiedName{identifier(value, "schema", key + ".schema"),
+                         identifier(value, "name", key + ".name")};
   }
 
  private:
@@ -140,8 +160,8 @@ std::string manifest_to_json(const Manifest& m) {
     columns.push_back(
         ordered_json{{"name", column.name}, {"type", column.type}, {"not_null", column.not_null}});
   }
-  const ordered_json document{
-      {"format_version", m.format_version},
+  ordered_json document{
+      {"format_version", Manifest::kFormatVersion},
       {"retentiond_version", m.retentiond_version},
       {"table", name_json(m.table)},
       {"partition", name_json(m.partition)},
@@ -157,6 +177,11 @@ std::string manifest_to_json(const Manifest& m) {
       {"data_file", m.data_file},
       {"created_at", format_instant(m.created_at)},
   };
+  document["identity"] = m.identity ? ordered_json{{"table_oid", m.identity->table_oid},
+                                                   {"partition_oid", m.identity->partition_oid},
+                                                   {"relfilenode", m.identity->relfilenode}}
+                                    : ordered_json(nullptr);
+  document["manifest_sha256"] = document_digest(document);
   return document.dump(2) + "\n";
 }
 
@@ -175,11 +200,13 @@ Manifest parse_manifest(std::string_view json, std::string_view source) {
   Manifest m;
   const auto& version = f.member(document, "format_version", "format_version");
   if (!version.is_number_integer()) f.fail("field \"format_version\" must be an integer");
-  if (version.get<std::int64_t>() != Manifest::kFormatVersion) {
-    f.fail("unsupported format_version " + version.dump() + " (this retentiond reads version " +
+  if (version.get<std::int64_t>() < Manifest::kOldestFormatVersion ||
+      version.get<std::int64_t>() > Manifest::kFormatVersion) {
+    f.fail("unsupported format_version " + version.dump() + " (this retentiond reads versions " +
+           std::to_string(Manifest::kOldestFormatVersion) + " to " +
            std::to_string(Manifest::kFormatVersion) + ")");
   }
-  m.format_version = Manifest::kFormatVersion;
+  m.format_version = static_cast<int>(version.get<std::int64_t>());
   m.retentiond_version = f.string(document, "retentiond_version", "retentiond_version");
   m.table = f.name(document, "table");
   m.partition = f.name(document, "partition");
@@ -196,7 +223,7 @@ Manifest parse_manifest(std::string_view json, std::string_view source) {
   for (std::size_t i = 0; i < columns.size(); ++i) {
     const std::string path = "columns[" + std::to_string(i) + "]";
     if (!columns[i].is_object()) f.fail("field \"" + path + "\" must be an object");
-    m.columns.push_back(ColumnDefinition{f.string(columns[i], "name", path + ".name"),
+    m.columns.push_back(ColumnDefinition{f.identifier(columns[i], "name", path + ".name"),
                                          f.string(columns[i], "type", path + ".type"),
                                          f.boolean(columns[i], "not_null", path + ".not_null")});
   }
@@ -220,6 +247,28 @@ Manifest parse_manifest(std::string_view json, std::string_view source) {
     f.fail("field \"data_file\" must be a plain file name, not \"" + m.data_file + "\"");
   }
   m.created_at = *f.instant(document, "created_at", "created_at", false);
+  if (m.format_version >= 2) {
+    // null: written without one (an unknown incarnation, like a version 1 manifest).
+    if (const auto& identity = f.member(document, "identity", "identity"); !identity.is_null()) {
+      if (!identity.is_object()) f.fail("field \"identity\" must be an object or null");
+      m.identity =
+          PartitionIdentity{.table_oid = f.count(identity, "table_oid", "identity.table_oid"),
+                            .partition_oid = f.count(identity, "partition_oid", "identity.partition_oid"),
+                            .relfilenode = f.count(identity, "relfilenode", "identity.relfilenode")};
+    }
+    // Last: every field is known to be well-formed, and now also to be what was written.
+    const auto recorded = f.string(document, "manifest_sha256", "manifest_sha256");
+    if (recorded.size() != 64 || !is_lower_hex(recorded)) {
+      f.fail("field \"manifest_sha256\" must be 64 lower-case hex digits");
+    }
+    ordered_json rest = document;
+    rest.erase("manifest_sha256");
+    if (document_digest(rest) != recorded) {
+      f.fail(
+          "field \"manifest_sha256\" does not match the manifest's contents: it was changed after it was "
+          "written");
+    }
+  }
   return m;
 }
 
@@ -259,9 +308,14 @@ std::string encode_file_name(std::string_view name) {
 
 ArchivePaths archive_paths(const fs::path& repository, const QualifiedName& table,
                            const QualifiedName& partition, Compression compression) {
+  return archive_paths(repository, table, partition, compression, "");
+}
+
+ArchivePaths archive_paths(const fs::path& repository, const QualifiedName& table,
+                           const QualifiedName& partition, Compression compression, std::string_view suffix) {
   ArchivePaths paths;
   paths.directory = repository / encode_file_name(partition.schema) / encode_file_name(table.name);
-  const std::string base = encode_file_name(partition.name);
+  const std::string base = encode_file_name(partition.name) + std::string(suffix);
   paths.data = paths.directory / (base + std::string(data_file_suffix(compression)));
   paths.manifest = paths.directory / (base + ".manifest.json");
   return paths;

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <iostream>
 #include <optional>
 
@@ -5,6 +6,7 @@
 
 #include "retentiond/archive/archive_reader.hpp"
 #include "retentiond/archive/manifest.hpp"
+#include "retentiond/archive/manifest_sql.hpp"
 #include "retentiond/cli/command_line.hpp"
 #include "retentiond/cli/commands.hpp"
 #include "retentiond/db/libpq_session.hpp"
@@ -30,18 +32,56 @@ std::string column_list(const Manifest& manifest) {
   return list;
 }
 
-// Column types are format_type() text from the catalog the archive came from; they are SQL
-// and cannot be passed as parameters. LibpqSession runs one statement per call, so a doctored
-// manifest cannot add statements of its own; the operator who passes a manifest to restore is
-// trusted with the database as much as with psql.
-std::string create_table_sql(const QualifiedName& table, const Manifest& manifest) {
+// `types` are the server's rendering of the manifest's column types (resolve_column_types), not
+// the manifest's text.
+std::string create_table_sql(const QualifiedName& table, const Manifest& manifest,
+                             const std::vector<std::string>& types) {
   std::string sql = "CREATE TABLE " + table.quoted() + " (";
   for (std::size_t i = 0; i < manifest.columns.size(); ++i) {
     const auto& column = manifest.columns[i];
-    sql += (i == 0 ? "" : ", ") + quote_identifier(column.name) + " " + column.type +
+    sql += (i == 0 ? "" : ", ") + quote_identifier(column.name) + " " + types.at(i) +
            (column.not_null ? " NOT NULL" : "");
   }
   return sql + ")";
+}
+
+[[noreturn]] void refuse(const fs::path& manifest_path, const std::string& field, const std::string& why) {
+  throw usage_error("manifest " + manifest_path.string() + ": field \"" + field + "\" " + why +
+                    "; nothing was restored");
+}
+
+// Re-attaching puts the rows into the parent's columns: each archived column must be one of
+// them, with the same type (extra columns of the parent are left to their defaults).
+void check_parent_columns(LibpqSession& session, const fs::path& manifest_path, const Manifest& manifest) {
+  const auto rows = session.query(
+      "SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a"
+      " WHERE a.attrelid = pg_catalog.to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped"
+      " AND a.attgenerated = ''",
+      {manifest.table.quoted()});
+  for (std::size_t i = 0; i < manifest.columns.size(); ++i) {
+    const auto& column = manifest.columns[i];
+    const std::string field = "columns[" + std::to_string(i) + "]";
+    const auto found =
+        std::find_if(rows.begin(), rows.end(), [&](const auto& row) { return row[0] == column.name; });
+    if (found == rows.end()) {
+      refuse(manifest_path, field + ".name",
+             quote_input(column.name) + " is not a column of " + manifest.table.display() +
+                 " (restore with --into TABLE)");
+    }
+    if ((*found)[1] != column.type) {
+      refuse(manifest_path, field + ".type",
+             quote_input(column.type) + " differs from " + manifest.table.display() + "'s " +
+                 quote_input((*found)[1].value_or("")) + " (restore with --into TABLE)");
+    }
+  }
+}
+
+std::string bound_of(LibpqSession& session, const QualifiedName& table) {
+  const auto rows = session.query(
+      "SELECT COALESCE(pg_catalog.pg_get_expr(c.relpartbound, c.oid), '') FROM pg_catalog.pg_class c"
+      " WHERE c.oid = pg_catalog.to_regclass($1)",
+      {table.quoted()});
+  return rows.empty() ? std::string() : rows[0][0].value_or("");
 }
 
 bool table_exists(LibpqSession& session, const QualifiedName& table) {
@@ -58,10 +98,15 @@ std::optional<std::string> relation_kind(LibpqSession& session, const QualifiedN
   return rows[0][0];
 }
 
-RestoreResult restore(LibpqSession& session, const Manifest& manifest, const fs::path& data,
-                      const std::optional<QualifiedName>& into) {
+RestoreResult restore(LibpqSession& session, const fs::path& manifest_path, const Manifest& manifest,
+                      const fs::path& data, const std::optional<QualifiedName>& into) {
   RestoreResult result;
+  // Before anything changes: every type must resolve (this is where a doctored type stops).
+  const std::vector<std::string> types = resolve_column_types(session, manifest, manifest_path.string());
   session.execute("BEGIN");
+  // As the archive was written: the bound compares in ISO form and UTC, whatever the role's settings.
+  session.execute("SET LOCAL TimeZone = 'UTC'");
+  session.execute("SET LOCAL DateStyle = 'ISO, YMD'");
   if (!into) {
     result.table = manifest.partition;
     if (table_exists(session, result.table)) {
@@ -70,8 +115,18 @@ RestoreResult restore(LibpqSession& session, const Manifest& manifest, const fs:
     }
     const auto parent_kind = relation_kind(session, manifest.table);
     if (!manifest.bound_text.empty() && parent_kind == "p") {
+      check_parent_columns(session, manifest_path, manifest);
+      // Rebuilt from the typed instants; bound_text is what the result must read back as.
+      const std::string bound =
+          partition_bound_sql(manifest, [&](std::string_view v) { return session.literal(v); });
       session.execute("CREATE TABLE " + result.table.quoted() + " PARTITION OF " + manifest.table.quoted() +
-                      " " + manifest.bound_text);
+                      " " + bound);
+      if (const std::string created = bound_of(session, result.table); created != manifest.bound_text) {
+        refuse(manifest_path, "bounds",
+               "does not round-trip: bounds.lower and bounds.upper give " + quote_input(created) +
+                   ", bounds.bound_text says " + quote_input(manifest.bound_text) +
+                   " (restore with --into TABLE)");
+      }
       result.attached_to = manifest.table;
     } else if (!manifest.bound_text.empty() && parent_kind) {
       throw usage_error("cannot re-attach " + result.table.display() + ": " + manifest.table.display() +
@@ -79,13 +134,13 @@ RestoreResult restore(LibpqSession& session, const Manifest& manifest, const fs:
     } else {
       // The parent is gone (or the archive was never a partition): the rows still come back,
       // as a table of their own.
-      session.execute(create_table_sql(result.table, manifest));
+      session.execute(create_table_sql(result.table, manifest, types));
     }
     result.created = true;
   } else {
     result.table = *into;
     if (!table_exists(session, result.table)) {
-      session.execute(create_table_sql(result.table, manifest));
+      session.execute(create_table_sql(result.table, manifest, types));
       result.created = true;
     }
   }
@@ -201,7 +256,7 @@ ExitCode run_restore_command(Context& context) {
   LibpqSession session(context.config.database);
   RestoreResult result;
   try {
-    result = restore(session, manifest, data, into);
+    result = restore(session, manifest_path, manifest, data, into);
   } catch (const Error&) {
     throw;  // already one line with its exit code; the open transaction dies with the session
   } catch (const std::exception& e) {
@@ -209,6 +264,13 @@ ExitCode run_restore_command(Context& context) {
         "restore of " + manifest_path.string() + " failed: " + e.what() + "; nothing was changed";
     if (!session.connected()) throw database_error(why);
     throw usage_error(why);
+  }
+  if (manifest.format_version < 2) {
+    // Written before manifests carried their own checksum: still restorable (every value is
+    // checked by the server before it is used), but its integrity cannot be proven. Said after
+    // the fact, so that a refusal stays one line.
+    std::cerr << "warning: manifest " << manifest_path.string() << " has format_version "
+              << manifest.format_version << " and no manifest_sha256: it cannot be checked for changes\n";
   }
   print(context, manifest_path, manifest, result);
   return ExitCode::ok;

@@ -738,9 +738,14 @@ void Daemon::cancel_workers() {
       log_event(warn, LogEvent::job_cancelling, {{"policy", worker.policy_id}}, "shutdown_timeout passed");
       worker.cancel_logged = true;
     }
+    worker.stop.cancelled = true;
     try {
       pqxx::nontransaction tx(*control_);
       tx.exec_params("SELECT pg_cancel_backend($1)", pid);
+      // A snapshot's COPY streams on a session of its own.
+      if (const int side = worker.stop.side_backend_pid; side != 0) {
+        tx.exec_params("SELECT pg_cancel_backend($1)", side);
+      }
     } catch (const std::exception& e) {
       log_event(err, LogEvent::job_cancel_failed,
                 {{"policy", worker.policy_id}, {"error", first_line(e.what())}});

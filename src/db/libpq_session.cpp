@@ -25,6 +25,15 @@ std::string error_of(PGconn* connection, const PGresult* result) {
   return first_line(message != nullptr && *message != '\0' ? message : PQerrorMessage(connection));
 }
 
+std::string sqlstate_of(const PGresult* result) {
+  const char* state = result != nullptr ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  return state != nullptr ? state : "";
+}
+
+[[noreturn]] void fail(PGconn* connection, const PGresult* result) {
+  throw LibpqError(error_of(connection, result), sqlstate_of(result));
+}
+
 Result run(PGconn* connection, const std::string& sql, const std::vector<std::string>& params) {
   std::vector<const char*> values;
   values.reserve(params.size());
@@ -43,15 +52,15 @@ std::int64_t command_rows(const PGresult* result) {
 // Drains the results that follow a COPY and throws the first error among them.
 std::int64_t finish_copy(PGconn* connection) {
   std::int64_t rows = 0;
-  std::string error;
+  std::optional<LibpqError> error;
   while (Result result{PQgetResult(connection)}) {
     if (PQresultStatus(result.get()) == PGRES_COMMAND_OK) {
       rows = command_rows(result.get());
-    } else if (error.empty()) {
-      error = error_of(connection, result.get());
+    } else if (!error) {
+      error.emplace(error_of(connection, result.get()), sqlstate_of(result.get()));
     }
   }
-  if (!error.empty()) throw std::runtime_error(error);
+  if (error) throw *error;
   return rows;
 }
 
@@ -85,21 +94,26 @@ LibpqSession::LibpqSession(const Config::Database& database) {
 
 LibpqSession::~LibpqSession() { PQfinish(connection_); }
 
+std::string LibpqSession::literal(std::string_view text) {
+  const std::unique_ptr<char, decltype(&PQfreemem)> escaped(
+      PQescapeLiteral(connection_, text.data(), text.size()), &PQfreemem);
+  if (!escaped) throw LibpqError("cannot quote a literal: " + error_of(connection_), "");
+  return escaped.get();
+}
+
+int LibpqSession::backend_pid() const { return PQbackendPID(connection_); }
+
 bool LibpqSession::connected() const { return PQstatus(connection_) == CONNECTION_OK; }
 
 void LibpqSession::execute(const std::string& sql, const std::vector<std::string>& params) {
   Result result = run(connection_, sql, params);
   const auto status = result ? PQresultStatus(result.get()) : PGRES_FATAL_ERROR;
-  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
-    throw std::runtime_error(error_of(connection_, result.get()));
-  }
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) fail(connection_, result.get());
 }
 
 LibpqSession::Rows LibpqSession::query(const std::string& sql, const std::vector<std::string>& params) {
   Result result = run(connection_, sql, params);
-  if (!result || PQresultStatus(result.get()) != PGRES_TUPLES_OK) {
-    throw std::runtime_error(error_of(connection_, result.get()));
-  }
+  if (!result || PQresultStatus(result.get()) != PGRES_TUPLES_OK) fail(connection_, result.get());
   Rows rows;
   const int n = PQntuples(result.get());
   const int columns = PQnfields(result.get());
@@ -122,9 +136,7 @@ std::int64_t LibpqSession::copy_out(const std::string& sql,
                                     const std::function<void(std::string_view)>& sink) {
   {
     Result start = run(connection_, sql, {});
-    if (!start || PQresultStatus(start.get()) != PGRES_COPY_OUT) {
-      throw std::runtime_error(error_of(connection_, start.get()));
-    }
+    if (!start || PQresultStatus(start.get()) != PGRES_COPY_OUT) fail(connection_, start.get());
   }
   for (;;) {
     char* buffer = nullptr;
@@ -134,8 +146,8 @@ std::int64_t LibpqSession::copy_out(const std::string& sql,
       sink(std::string_view(buffer, static_cast<std::size_t>(n)));
       continue;
     }
-    if (n == -1) break;  // COPY finished; the outcome is in the results that follow
-    throw std::runtime_error("COPY failed: " + error_of(connection_));
+    if (n == -1) break;  // COPY finished (or was cancelled); the outcome is in the results that follow
+    throw LibpqError("COPY failed: " + error_of(connection_), "");
   }
   return finish_copy(connection_);
 }
@@ -143,9 +155,7 @@ std::int64_t LibpqSession::copy_out(const std::string& sql,
 std::int64_t LibpqSession::copy_in(const std::string& sql, const std::function<void(const Put&)>& produce) {
   {
     Result start = run(connection_, sql, {});
-    if (!start || PQresultStatus(start.get()) != PGRES_COPY_IN) {
-      throw std::runtime_error(error_of(connection_, start.get()));
-    }
+    if (!start || PQresultStatus(start.get()) != PGRES_COPY_IN) fail(connection_, start.get());
   }
   const Put put = [this](std::string_view bytes) {
     if (bytes.empty()) return;

@@ -8,6 +8,7 @@
 
 #include "retentiond/core/logging.hpp"
 #include "retentiond/db/connection.hpp"
+#include "retentiond/db/libpq_session.hpp"
 #include "retentiond/engine/snapshot.hpp"
 
 namespace retentiond {
@@ -19,6 +20,13 @@ double seconds_since(std::chrono::steady_clock::time_point since) {
 
 JobOutcome failed(std::int64_t id, const std::string& error) {
   return {.id = id, .status = "failed", .rows = std::nullopt, .bytes = std::nullopt, .error = error};
+}
+
+// The SQLSTATE of a server error, from libpqxx or from a snapshot's own libpq session.
+std::string sqlstate_of(const std::exception& error) {
+  if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error)) return sql->sqlstate();
+  if (const auto* libpq = dynamic_cast<const LibpqError*>(&error)) return libpq->sqlstate();
+  return "";
 }
 
 void set_lock_timeout(pqxx::transaction_base& tx, const Dialect& dialect, const Action& action) {
@@ -40,12 +48,12 @@ Executor::Executor(pqxx::connection& connection, const Config& config, const Dia
     : connection_(connection), config_(config), dialect_(dialect), jobs_(jobs), stop_(stop) {}
 
 JobOutcome Executor::failure(std::int64_t job_id, const Action& action, const std::exception& error) const {
-  const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error);
+  const std::string sqlstate = sqlstate_of(error);
   // 57014: query_canceled, which is how the daemon stops a statement past shutdown_timeout.
-  if (timed_out() && sql != nullptr && sql->sqlstate() == "57014") {
+  if (timed_out() && sqlstate == "57014") {
     return failed(job_id, "cancelled: " + time_is_up() + "; retried later");
   }
-  if (stopping() && sql != nullptr && sql->sqlstate() == "57014") {
+  if (stopping() && sqlstate == "57014") {
     return {.id = job_id,
             .status = "abandoned",
             .rows = std::nullopt,
@@ -55,7 +63,7 @@ JobOutcome Executor::failure(std::int64_t job_id, const Action& action, const st
   // 55P03: lock_not_available. The statement gave up waiting (lock_timeout) rather than hold a
   // queue of readers behind its lock request; say on what, so the audit names the blocker's
   // target, not just "canceling statement due to lock timeout".
-  if (sql != nullptr && sql->sqlstate() == "55P03") {
+  if (sqlstate == "55P03") {
     return failed(job_id, "lock not available on " + target_of(action) + " within lock_timeout " +
                               std::to_string(action.lock_timeout.count()) + " ms; retried later");
   }
@@ -228,7 +236,7 @@ JobOutcome Executor::run_single(const Action& action, std::int64_t job_id) {
         return detach(action);
       case ActionKind::snapshot_partition: {
         const auto& repository = config_.snapshot.repositories.at(action.target);
-        const SnapshotOutcome done = snapshot_partition(config_.database, action, repository);
+        const SnapshotOutcome done = snapshot_partition(config_.database, action, repository, stop_);
         return {.id = job_id,
                 .status = "succeeded",
                 .rows = done.rows,

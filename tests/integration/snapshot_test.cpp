@@ -236,7 +236,7 @@ TEST_CASE("snapshot: an unwritable repository fails with one line and keeps the 
   CHECK(exists(f, kPartition));
 }
 
-TEST_CASE("snapshot: leftovers of an interrupted run are cleared and an old manifest is replaced") {
+TEST_CASE("snapshot: leftovers of an interrupted run are cleared and an unclaimed data file is replaced") {
   CliFixture f;
   make_odd_table(f);
   TempRepository repo;
@@ -245,7 +245,6 @@ TEST_CASE("snapshot: leftovers of an interrupted run are cleared and an old mani
   std::ofstream(paths.data.string() + ".tmp-999999") << "half a copy";
   std::ofstream(paths.manifest.string() + ".tmp-999999") << "{";
   std::ofstream(paths.data) << "a complete file of an attempt that crashed before its manifest";
-  std::ofstream(paths.manifest) << "{\"from\": \"an earlier attempt\"}";
   std::ofstream(paths.directory / "other.copy.zst.tmp-999999") << "another partition's";
 
   const auto outcome = snapshot_partition(database_of(f), snapshot_action(kParent, kPartition),

@@ -268,8 +268,8 @@ TEST_CASE("archive: every manifest validation error is one line naming the field
   CHECK(manifest_error(manifest_to_json(sample_manifest())).empty());
   CHECK(manifest_error("{").find("not valid JSON") != std::string::npos);
   CHECK(manifest_error("[]").find("not a JSON object") != std::string::npos);
-  CHECK(manifest_error(edited("\"format_version\": 1", "\"format_version\": 2"))
-            .find("unsupported format_version 2") != std::string::npos);
+  CHECK(manifest_error(edited("\"format_version\": 2", "\"format_version\": 3"))
+            .find("unsupported format_version 3") != std::string::npos);
   CHECK(manifest_error(edited("\"row_count\": 1440", "\"row_count\": -1")).find("\"row_count\"") !=
         std::string::npos);
   CHECK(manifest_error(edited("\"row_count\": 1440", "\"row_count\": \"1440\"")).find("\"row_count\"") !=

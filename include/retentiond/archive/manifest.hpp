@@ -23,13 +23,28 @@ struct ColumnDefinition {
   friend bool operator==(const ColumnDefinition&, const ColumnDefinition&) = default;
 };
 
+/// Which incarnation of a partition an archive holds. PostgreSQL records no creation time for a
+/// relation, so the incarnation is told by what the catalog does record: a re-created table or
+/// partition gets new oids, and a rewrite (TRUNCATE, VACUUM FULL) a new relfilenode. Together
+/// with the names and the bound they make a re-used name distinguishable from a re-run.
+struct PartitionIdentity {
+  std::int64_t table_oid = 0;  ///< the parent's oid; 0 when the partition was not attached
+  std::int64_t partition_oid = 0;
+  std::int64_t relfilenode = 0;
+
+  friend bool operator==(const PartitionIdentity&, const PartitionIdentity&) = default;
+};
+
 /// What a snapshot archive holds; stored as `<partition>.manifest.json` next to the data file.
 /// A manifest is written only after its data file is complete, durable and verified, so its
 /// presence claims a restorable archive.
 struct Manifest {
-  static constexpr int kFormatVersion = 1;
+  /// Version 2 added `identity` and `manifest_sha256`; version 1 manifests are still read
+  /// (without either).
+  static constexpr int kFormatVersion = 2;
+  static constexpr int kOldestFormatVersion = 1;
 
-  int format_version = kFormatVersion;
+  int format_version = kFormatVersion;  ///< as read; always kFormatVersion when written
   std::string retentiond_version;
   QualifiedName table;      ///< the policy's (parent) table
   QualifiedName partition;  ///< the archived partition
@@ -46,16 +61,21 @@ struct Manifest {
   Compression compression = Compression::zstd;
   std::string data_file;  ///< file name, relative to the manifest's directory
   std::chrono::sys_seconds created_at{};
+  /// Of the partition archived; nullopt in a version 1 manifest (an unknown incarnation).
+  std::optional<PartitionIdentity> identity;
 
   friend bool operator==(const Manifest&, const Manifest&) = default;
 };
 
-/// The manifest as pretty-printed JSON (ending with a newline).
+/// The manifest as pretty-printed JSON (ending with a newline), with its own checksum as the
+/// last field, `manifest_sha256`: the sha256 of the document without that field, serialised
+/// compactly (no whitespace, keys in the order written).
 [[nodiscard]] std::string manifest_to_json(const Manifest& manifest);
 
 /// Parses and validates a manifest. Every problem (not JSON, unsupported format_version, a
 /// missing or wrongly typed field, a malformed sha256, a data_file that is not a plain file
-/// name) is a usage Error with one line: `manifest SOURCE: field "row_count" must be ...`.
+/// name, a column name no catalog can hold, and last a manifest_sha256 that does not match the
+/// rest) is a usage Error with one line: `manifest SOURCE: field "row_count" must be ...`.
 [[nodiscard]] Manifest parse_manifest(std::string_view json, std::string_view source);
 
 /// Reads and parses a manifest file; an unreadable file is a usage Error naming it.
@@ -82,5 +102,10 @@ struct ArchivePaths {
 };
 [[nodiscard]] ArchivePaths archive_paths(const std::filesystem::path& repository, const QualifiedName& table,
                                          const QualifiedName& partition, Compression compression);
+/// The same, with `suffix` appended to the partition's file name stem: `<partition><suffix>.copy.zst`.
+/// The suffix is used as it is: digits, `.` and `-` only (see archive_slot.hpp).
+[[nodiscard]] ArchivePaths archive_paths(const std::filesystem::path& repository, const QualifiedName& table,
+                                         const QualifiedName& partition, Compression compression,
+                                         std::string_view suffix);
 
 }  // namespace retentiond

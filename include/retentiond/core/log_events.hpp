@@ -56,6 +56,8 @@ namespace retentiond {
   X(audit_prune_failed, "audit.prune_failed", "pruning the audit tables failed; tried again in an hour")     \
   X(snapshot_stale_removed, "snapshot.stale_removed",                                                        \
     "temporary files of an interrupted snapshot were removed")                                               \
+  X(snapshot_stored_beside, "snapshot.stored_beside",                                                        \
+    "the partition's archive name holds another incarnation's archive; the new one is stored beside it")    \
   X(http_listening, "http.listening", "the HTTP listener is up; address is where (port 0 resolved)")         \
   X(log, "log", "a message without an event of its own (from a library)")
 

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,6 +13,19 @@
 struct pg_conn;
 
 namespace retentiond {
+
+/// What LibpqSession throws when the server refuses a statement: one line, and the SQLSTATE
+/// (empty when the failure was not the server's, e.g. a lost connection), so a caller can tell
+/// a cancel (57014) from other failures without reading the message.
+class LibpqError : public std::runtime_error {
+ public:
+  LibpqError(const std::string& message, std::string sqlstate)
+      : std::runtime_error(message), sqlstate_(std::move(sqlstate)) {}
+  [[nodiscard]] const std::string& sqlstate() const { return sqlstate_; }
+
+ private:
+  std::string sqlstate_;
+};
 
 /// A plain libpq connection for streaming COPY in and out as raw bytes, which libpqxx 6.4 offers
 /// no safe API for (its table streams parse rows; snapshots need the COPY text verbatim).
@@ -42,6 +56,13 @@ class LibpqSession {
   /// aborted and the exception passes on.
   using Put = std::function<void(std::string_view)>;
   std::int64_t copy_in(const std::string& sql, const std::function<void(const Put&)>& produce);
+
+  /// `text` as a string literal for this connection (PQescapeLiteral), for the few statements
+  /// that cannot take parameters (DDL).
+  [[nodiscard]] std::string literal(std::string_view text);
+
+  /// The server process of this session, for pg_cancel_backend from another session.
+  [[nodiscard]] int backend_pid() const;
 
   /// Whether the connection is still usable (a failed statement leaves it usable; a lost
   /// server does not).
