@@ -211,11 +211,13 @@ ExitCode run_restore_command(Context& context) {
   if (context.help) {
     std::cout << command_help(
         "restore MANIFEST [--into TABLE]",
-        "Brings an archived (snapshot) partition back. The data file is first verified against the\n"
-        "manifest's sha256 and row count, before the database is touched. Then, in one transaction,\n"
-        "the partition is re-created under its name and attached to its parent with its original\n"
-        "bounds (a table of its own when the parent is gone), the rows are loaded and their count\n"
-        "checked. With --into, the rows go into TABLE instead.\n"
+        "Brings an archived (snapshot) partition back. The manifest's own checksum and the data\n"
+        "file's sha256 and row count are verified before the database is touched, and each column\n"
+        "type must resolve through the server (anything more in a type is refused). Then, in one\n"
+        "transaction, the partition is re-created under its name and attached to its parent with its\n"
+        "original bounds (a table of its own when the parent is gone), the rows are loaded and their\n"
+        "count checked. With --into, the rows go into TABLE instead. Name any archive's manifest:\n"
+        "a partition name archived twice (a re-created table) has one archive per incarnation.\n"
         "A partition restored to its place is still expired: disable its policy first, or use --into.",
         options);
     return ExitCode::ok;

@@ -375,3 +375,29 @@ TEST_CASE(
             "SELECT pg_get_expr(relpartbound, oid) FROM pg_class WHERE oid = 'public.wide_p1'::regclass") ==
         "FOR VALUES FROM ('2024-01-01 00:00:00') TO ('2024-01-02 00:00:00')");
 }
+
+TEST_CASE("snapshot safety: partitions keyed by date and by timestamp re-attach with their exact bounds") {
+  CliFixture f;
+  f.setup_with_sample_tables();
+  Repository repo;
+  f.pg.execute(R"sql(
+    CREATE TABLE public.days (d date NOT NULL, v int) PARTITION BY RANGE (d);
+    CREATE TABLE public.days_old PARTITION OF public.days FOR VALUES FROM ('2023-12-01') TO ('2024-01-02');
+    CREATE TABLE public.days_new PARTITION OF public.days FOR VALUES FROM ('2024-01-10') TO ('2024-01-11');
+    INSERT INTO public.days SELECT '2023-12-01'::date + g, g FROM generate_series(0, 31) g;
+  )sql");
+  REQUIRE(f.rd({"ttl", "public.days", "snapshot:cold", "5d"}, repo.env()).exit_code == 0);
+  const std::string bound = f.pg.scalar(
+      "SELECT pg_get_expr(relpartbound, oid) FROM pg_class WHERE oid = 'public.days_old'::regclass");
+  const std::string rows = fingerprint(f, "public.days_old");
+  auto run = f.rd({"run", "--once", "--as-of", "2024-01-11"}, repo.env());
+  REQUIRE_MESSAGE(run.exit_code == 0, run.err);
+  const auto manifests = repo.ending(".manifest.json");
+  REQUIRE(manifests.size() == 1);
+  auto back = f.rd({"restore", manifests[0].string()});
+  REQUIRE_MESSAGE(back.exit_code == 0, back.err);
+  CHECK(f.pg.scalar(
+            "SELECT pg_get_expr(relpartbound, oid) FROM pg_class WHERE oid = 'public.days_old'::regclass") ==
+        bound);
+  CHECK(fingerprint(f, "public.days_old") == rows);
+}
