@@ -1,5 +1,7 @@
 #include "retentiond/archive/manifest_sql.hpp"
 
+#include <utility>
+
 #include "retentiond/core/error.hpp"
 #include "retentiond/core/time.hpp"
 #include "retentiond/db/connection.hpp"
@@ -65,6 +67,43 @@ std::optional<TypeText> split_type_modifiers(std::string_view type) {
   return out;
 }
 
+std::optional<std::vector<std::string>> interval_modifiers(const TypeText& type) {
+  // The bits of INTERVAL_MASK (PostgreSQL's datetime.h) the grammar turns each field list into.
+  constexpr int kMonth = 1 << 1, kYear = 1 << 2, kDay = 1 << 3, kHour = 1 << 10, kMinute = 1 << 11,
+                kSecond = 1 << 12, kFullRange = 0x7FFF;
+  static const std::vector<std::pair<std::string_view, int>> kRanges{
+      {"year", kYear},
+      {"month", kMonth},
+      {"day", kDay},
+      {"hour", kHour},
+      {"minute", kMinute},
+      {"second", kSecond},
+      {"year to month", kYear | kMonth},
+      {"day to hour", kDay | kHour},
+      {"day to minute", kDay | kHour | kMinute},
+      {"day to second", kDay | kHour | kMinute | kSecond},
+      {"hour to minute", kHour | kMinute},
+      {"hour to second", kHour | kMinute | kSecond},
+      {"minute to second", kMinute | kSecond},
+  };
+  std::string_view name = type.name;
+  if (!name.starts_with("interval") || type.modifiers.size() > 1) return std::nullopt;
+  name.remove_prefix(8);
+  if (name.empty()) {
+    if (type.modifiers.empty()) return std::nullopt;
+    return std::vector<std::string>{std::to_string(kFullRange), type.modifiers[0]};
+  }
+  if (!name.starts_with(' ')) return std::nullopt;
+  name.remove_prefix(1);
+  for (const auto& [fields, mask] : kRanges) {
+    if (name != fields) continue;
+    std::vector<std::string> out{std::to_string(mask)};
+    out.insert(out.end(), type.modifiers.begin(), type.modifiers.end());
+    return out;
+  }
+  return std::nullopt;
+}
+
 std::vector<std::string> resolve_column_types(LibpqSession& session, const Manifest& manifest,
                                               std::string_view source) {
   std::vector<std::string> types;
@@ -81,19 +120,23 @@ std::vector<std::string> resolve_column_types(LibpqSession& session, const Manif
       // to_regtype parses a type name and nothing else (an expression, a second statement or a
       // constraint is a syntax error or NULL); the typmod input function is the type's own.
       const auto found = session.query(
-          "SELECT t.oid::text, pn.nspname, p.proname FROM pg_catalog.pg_type t"
+          "SELECT t.oid::text, pn.nspname, p.proname, t.oid = 'pg_catalog.interval'::pg_catalog.regtype"
+          " FROM pg_catalog.pg_type t"
           " LEFT JOIN pg_catalog.pg_proc p ON p.oid = t.typmodin"
           " LEFT JOIN pg_catalog.pg_namespace pn ON pn.oid = p.pronamespace"
           " WHERE t.oid = pg_catalog.to_regtype($1)",
           {split->name});
       if (found.empty()) refuse("is not a type of this database");
       const std::string oid = *found[0][0];
-      if (split->modifiers.empty()) {
+      // An interval's fields are modifiers too, written as words: `interval day to second(3)`.
+      std::vector<std::string> modifiers = split->modifiers;
+      if (found[0][3] == "t") modifiers = interval_modifiers(*split).value_or(modifiers);
+      if (modifiers.empty()) {
         rendered = *session.query("SELECT pg_catalog.format_type($1::oid, -1)", {oid}).at(0).at(0);
       } else {
         if (!found[0][1] || !found[0][2]) refuse("has modifiers, but the type takes none");
         std::string array = "{";
-        for (const auto& m : split->modifiers) array += (array.size() > 1 ? "," : "") + m;
+        for (const auto& m : modifiers) array += (array.size() > 1 ? "," : "") + m;
         array += "}";
         const std::string typmodin = quote_identifier(*found[0][1]) + "." + quote_identifier(*found[0][2]);
         rendered =

@@ -825,7 +825,7 @@ ExitCode Daemon::run() {
       if (workers_.empty()) break;
       if (Clock::now() >= stop_deadline_) cancel_workers();
       if (Clock::now() >= stop_deadline_ + milliseconds(10'000)) {
-        // A worker that even a cancel cannot stop (a dead network, a snapshot's own session):
+        // A worker that even a cancel cannot stop (a dead network, a statement deaf to cancels):
         // do not wait for systemd's SIGKILL; record what is known and leave.
         log_event(err, LogEvent::daemon_stop_forced, {{"running", workers_.size()}},
                   "workers did not stop 10 s after the cancel");

@@ -344,13 +344,14 @@ TEST_CASE(
     CREATE TYPE public."Mood ""x""" AS ENUM ('ok', 'sad');
     CREATE TABLE public.wide (ts timestamp(3) without time zone NOT NULL, a numeric(10,2), b character varying(20),
       c character(3), d timestamp(0) with time zone, e integer[], f numeric(5,1)[], g public."Mood ""x""",
-      h bit varying(5), i interval, j double precision, k time(2) without time zone, l text)
+      h bit varying(5), i interval, j double precision, k time(2) without time zone, l text,
+      m interval(3), n interval day to second(2), o interval year to month)
       PARTITION BY RANGE (ts);
     CREATE TABLE public.wide_p1 PARTITION OF public.wide FOR VALUES FROM ('2024-01-01') TO ('2024-01-02');
     CREATE TABLE public.wide_p2 PARTITION OF public.wide FOR VALUES FROM ('2024-01-10') TO ('2024-01-11');
     INSERT INTO public.wide SELECT '2024-01-01'::timestamp + g * interval '1 minute', g / 3.0, 'v' || g, 'abc',
       '2024-01-01'::timestamptz, ARRAY[g, g + 1], ARRAY[g / 7.0], 'sad', B'101', g * interval '1 second', g / 9.0,
-      '12:00:00.25', NULL FROM generate_series(1, 100) g;
+      '12:00:00.25', NULL, g * interval '1.2345 s', g * interval '1.2345 s', g * interval '1 month' FROM generate_series(1, 100) g;
   )sql");
   REQUIRE(f.rd({"ttl", "public.wide", "snapshot:cold", "5d"}, repo.env()).exit_code == 0);
   const std::string rows = fingerprint(f, "public.wide_p1");

@@ -207,3 +207,16 @@ TEST_CASE("manifest safety: an archive name held by another incarnation is never
   write_manifest(beside.manifest, incoming);
   CHECK(choose_archive_slot(repo.path, table, incoming, Compression::zstd).same_incarnation);
 }
+
+TEST_CASE("manifest safety: an interval's fields and precision become intervaltypmodin's input") {
+  using V = std::vector<std::string>;
+  CHECK(interval_modifiers(TypeText{"interval", V{"3"}}) == V{"32767", "3"});
+  CHECK(interval_modifiers(TypeText{"interval day to second", V{"2"}}) ==
+        V{std::to_string(8 | 1024 | 2048 | 4096), "2"});
+  CHECK(interval_modifiers(TypeText{"interval year to month", {}}) == V{std::to_string(4 | 2)});
+  CHECK(interval_modifiers(TypeText{"interval second", V{"6"}}) == V{"4096", "6"});
+  CHECK_FALSE(interval_modifiers(TypeText{"interval", {}}));
+  CHECK_FALSE(interval_modifiers(TypeText{"interval fortnight", {}}));
+  CHECK_FALSE(interval_modifiers(TypeText{"intervals", {}}));
+  CHECK_FALSE(interval_modifiers(TypeText{"numeric", V{"3"}}));
+}

@@ -30,6 +30,11 @@ struct TypeText {
 };
 [[nodiscard]] std::optional<TypeText> split_type_modifiers(std::string_view type);
 
+/// The typmod input of an interval written with fields or a precision, as intervaltypmodin
+/// takes it: `interval day to second(3)` is {range mask, 3}, `interval(3)` {full range, 3}.
+/// nullopt for anything else (a plain `interval`, other types).
+[[nodiscard]] std::optional<std::vector<std::string>> interval_modifiers(const TypeText& type);
+
 /// Resolves each column's type through the server (to_regtype of the name, the type's own typmod
 /// input function for the modifiers, format_type of the result) and returns the server's text
 /// for each column, which must equal the manifest's exactly. Anything else (a type that does not
