@@ -26,7 +26,8 @@ struct Origin {
 const Origin kDefaultOrigin{"built-in default", "default"};
 const Origin kCommandLineOrigin{"command line", "command line"};
 
-std::string in_quotes(std::string_view text) { return "\"" + std::string(text) + "\""; }
+// Keys, values and paths come from the file: quoted and escaped like every input in a message.
+std::string in_quotes(std::string_view text) { return quote_input(text); }
 
 std::vector<std::string> split_dots(std::string_view name) {
   std::vector<std::string> segments;

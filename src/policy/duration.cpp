@@ -6,6 +6,7 @@
 #include <span>
 
 #include "retentiond/core/error.hpp"
+#include "retentiond/core/escape.hpp"
 #include "retentiond/core/text.hpp"
 
 namespace retentiond {
@@ -114,7 +115,7 @@ class Parser {
       const std::string_view number = take(is_ascii_digit);
       reject_fraction(number);
       if (pos_ == body_.size()) fail("number " + quote_input(number) + " has no designator (e.g. \"D\")");
-      const std::string_view designator = body_.substr(pos_, 1);
+      const std::string_view designator = character_at(body_, pos_);
       const char d = static_cast<char>(designator[0] & ~0x20);  // ASCII upper case
       const Unit* unit = nullptr;
       for (const Unit& u : in_time ? std::span<const Unit>(kIsoTime) : std::span<const Unit>(kIsoDate)) {
@@ -125,7 +126,7 @@ class Parser {
         fail("unknown designator " + quote_input(designator));
       }
       if (unit->slot <= last_slot_) fail("designator " + quote_input(designator) + " is repeated or out of order");
-      ++pos_;
+      pos_ += designator.size();
       add(number, *unit, designator);
       any = true;
       time_part = time_part || in_time;
@@ -163,7 +164,7 @@ class Parser {
     }
   }
 
-  std::string unexpected() const { return "unexpected " + quote_input(body_.substr(pos_, 1)); }
+  std::string unexpected() const { return "unexpected " + quote_input(character_at(body_, pos_)); }
 
   template <typename Pred>
   std::string_view take(Pred pred) {

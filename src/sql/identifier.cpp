@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "retentiond/core/error.hpp"
+#include "retentiond/core/escape.hpp"
 
 namespace retentiond {
 namespace {
@@ -51,7 +52,7 @@ std::string read_part(std::string_view text, std::size_t& pos, std::string_view 
       char lower = static_cast<char>(std::tolower(c));
       bool ok = pos == start ? (is_plain_start(lower)) : is_plain_char(lower);
       if (!ok) {
-        throw fail("unexpected character " + quote_input(text.substr(pos, 1)) +
+        throw fail("unexpected character " + quote_input(character_at(text, pos)) +
                    " (quote names like \"My Table\")");
       }
       out += lower;

@@ -28,8 +28,9 @@ class Error : public std::runtime_error {
 };
 
 /// The offending input as an error message shows it: in double quotes, with `"` and `\`
-/// escaped and control characters as `\xNN`, so a message stays one line whatever the input
-/// holds.
+/// escaped, control characters and bytes that are not UTF-8 as `\xNN` (escape_control), and
+/// well-formed multibyte characters kept whole, so a message stays one readable line whatever
+/// the input holds.
 [[nodiscard]] std::string quote_input(std::string_view text);
 
 /// Bad input of any kind (CLI, config, policy rows, durations, schedules, identifiers): exit 2.
