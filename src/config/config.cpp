@@ -2,14 +2,12 @@
 
 #include <unistd.h>
 
-#include <cerrno>
 #include <charconv>
-#include <fstream>
-#include <sstream>
 #include <system_error>
 
 #include <yaml-cpp/yaml.h>
 
+#include "retentiond/config/bounded_file.hpp"
 #include "retentiond/config/config_keys.hpp"
 #include "retentiond/core/error.hpp"
 
@@ -169,19 +167,12 @@ class Resolver {
 
 // ---- file layer ----------------------------------------------------------------------------
 
+// A config file is a few kilobytes; the limit keeps `-c /dev/zero` or a mistaken multi-GB
+// file from being read into memory whole.
+constexpr std::size_t kConfigFileLimit = std::size_t{1} << 20;
+
 std::string read_file(const std::filesystem::path& path, const std::string& who) {
-  auto fail = [&](const std::string& why) {
-    return usage_error(who + "cannot read config file " + in_quotes(path.string()) + ": " + why);
-  };
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) throw fail("is a directory");
-  errno = 0;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw fail(std::generic_category().message(errno != 0 ? errno : ENOENT));
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw fail("read error");
-  return std::move(text).str();
+  return read_bounded_file(path, kConfigFileLimit, who + "cannot read config file").text;
 }
 
 class FileLayer {
