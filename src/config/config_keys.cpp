@@ -45,6 +45,14 @@ constexpr ConfigKey kKeys[] = {
      .description = "libpq URI (postgresql://user@host:5432/db) or key=value conninfo; empty: libpq "
                     "defaults and the PG* environment variables apply",
      .field = RETENTIOND_FIELD(database.url)},
+    {.name = "database.password_file",
+     .type = KeyType::string,
+     .default_text = "",
+     .description = "file holding the database password (its one line, trailing newline "
+                    "stripped), read at every connect; must be a regular file of at most 4 KiB "
+                    "that only its owner can access (chmod 600); empty: a password in "
+                    "database.url, else libpq's PGPASSWORD or PGPASSFILE (~/.pgpass)",
+     .field = RETENTIOND_FIELD(database.password_file)},
     {.name = "database.schema",
      .type = KeyType::identifier,
      .default_text = "retention",

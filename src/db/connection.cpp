@@ -7,6 +7,7 @@
 #include <pqxx/nontransaction>
 
 #include "retentiond/core/error.hpp"
+#include "retentiond/db/conninfo.hpp"
 
 namespace retentiond {
 namespace {
@@ -68,13 +69,14 @@ bool in_recovery(pqxx::connection& connection) {
 std::unique_ptr<pqxx::connection> connect(const Config::Database& database) {
   prepare_libpq_environment(database);
 
+  const ConnectionString target = connection_string(database);
   std::unique_ptr<pqxx::connection> connection;
   try {
-    connection = std::make_unique<pqxx::connection>(database.url);
+    connection = std::make_unique<pqxx::connection>(target.conninfo);
   } catch (const std::exception& e) {
     std::string where = database.url.empty() ? "(libpq defaults)" : redact_url(database.url);
     throw database_error("cannot connect to database " + where + ": " +
-                         first_line(scrub_secret(e.what(), database.url)));
+                         first_line(scrub_password(scrub_secret(e.what(), database.url), target.password)));
   }
   // libpqxx 6 silently reconnects a broken connection on its next use. A new session would
   // lack what this one set up (a dry run's READ ONLY, a run's advisory lock, its

@@ -9,6 +9,7 @@
 
 #include "retentiond/core/error.hpp"
 #include "retentiond/db/connection.hpp"
+#include "retentiond/db/conninfo.hpp"
 
 namespace retentiond {
 namespace {
@@ -68,24 +69,21 @@ std::int64_t finish_copy(PGconn* connection) {
 
 LibpqSession::LibpqSession(const Config::Database& database) {
   const auto timeout = std::to_string(std::max<long long>(2, database.connect_timeout.seconds().count()));
-  // With expand_dbname, later keywords override earlier ones: the URL comes last so that a URL
-  // naming its own connect_timeout or application_name keeps it. An empty URL means libpq's
-  // defaults and PG* variables, as everywhere else.
-  std::vector<const char*> keywords{"connect_timeout", "application_name"};
-  std::vector<const char*> values{timeout.c_str(), "retentiond"};
-  if (!database.url.empty()) {
-    keywords.push_back("dbname");
-    values.push_back(database.url.c_str());
-  }
-  keywords.push_back(nullptr);
-  values.push_back(nullptr);
-  connection_ = PQconnectdbParams(keywords.data(), values.data(), 1);
+  const ConnectionString target = connection_string(database);
+  // With expand_dbname, later keywords override earlier ones: the conninfo comes last so that a
+  // URL naming its own connect_timeout or application_name keeps it. It always holds at least
+  // the keepalive options, so libpq always expands it (an empty URL still means libpq's
+  // defaults and PG* variables, as everywhere else).
+  const char* keywords[] = {"connect_timeout", "application_name", "dbname", nullptr};
+  const char* values[] = {timeout.c_str(), "retentiond", target.conninfo.c_str(), nullptr};
+  connection_ = PQconnectdbParams(keywords, values, 1);
   if (connection_ == nullptr || PQstatus(connection_) != CONNECTION_OK) {
     const std::string why = connection_ != nullptr ? error_of(connection_) : "out of memory";
     PQfinish(connection_);
     connection_ = nullptr;
     const std::string where = database.url.empty() ? "(libpq defaults)" : redact_url(database.url);
-    throw database_error("cannot connect to database " + where + ": " + scrub_secret(why, database.url));
+    throw database_error("cannot connect to database " + where + ": " +
+                         scrub_password(scrub_secret(why, database.url), target.password));
   }
   const auto statement_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(database.statement_timeout.seconds());

@@ -23,6 +23,7 @@ struct RepositoryConfig {
 struct Config {
   struct Database {
     std::string url;  ///< empty: libpq defaults and PG* variables
+    std::string password_file;  ///< empty: the URL's password, PGPASSWORD or PGPASSFILE
     std::string schema = "retention";
     std::string dialect = "auto";  ///< auto | postgresql | cratedb
     Duration connect_timeout{0, std::chrono::seconds(10)};
