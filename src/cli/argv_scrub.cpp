@@ -18,7 +18,8 @@ void scrub_value(char* value) {
   const std::string redacted = redact_url(original);
   if (redacted == original) return;
   std::size_t prefix = 0;
-  while (prefix < original.size() && prefix < redacted.size() && original[prefix] == redacted[prefix]) ++prefix;
+  while (prefix < original.size() && prefix < redacted.size() && original[prefix] == redacted[prefix])
+    ++prefix;
   std::size_t suffix = 0;
   while (suffix < original.size() - prefix && suffix < redacted.size() - prefix &&
          original[original.size() - 1 - suffix] == redacted[redacted.size() - 1 - suffix]) {

@@ -91,7 +91,9 @@ std::string effective_conninfo(const std::string& url, const std::optional<std::
 std::string read_password_file(const std::filesystem::path& path) {
   const std::string what = "cannot read database.password_file";
   BoundedFile file = read_bounded_file(path, kPasswordFileLimit, what);
-  auto fail = [&](const std::string& why) { return usage_error(what + " " + quote_input(path.string()) + ": " + why); };
+  auto fail = [&](const std::string& why) {
+    return usage_error(what + " " + quote_input(path.string()) + ": " + why);
+  };
   if ((file.permissions & 077) != 0) {
     throw fail("it is accessible by group or others; make it readable by its owner only (chmod 600)");
   }

@@ -113,7 +113,8 @@ TEST_CASE("security: a config file that is not a small regular file is refused i
   CHECK_MESSAGE(ok.exit_code == 0, ok.err);
 }
 
-TEST_CASE("security: the password of --database-url is gone from /proc/PID/cmdline and the daemon still works") {
+TEST_CASE(
+    "security: the password of --database-url is gone from /proc/PID/cmdline and the daemon still works") {
   CliFixture f;
   f.setup_with_sample_tables();
   const std::string secret = "s3cr3tPassw0rd";
@@ -157,7 +158,8 @@ TEST_CASE("security: database.password_file authenticates and its content never 
   auto without = run_retentiond({"--database-url", url, "setup"});
   CHECK(without.exit_code == 3);
 
-  auto setup = run_retentiond({"--database-url", url, "setup"}, {{"RETENTIOND_DATABASE_PASSWORD_FILE", file.string()}});
+  auto setup = run_retentiond({"--database-url", url, "setup"},
+                              {{"RETENTIOND_DATABASE_PASSWORD_FILE", file.string()}});
   CHECK_MESSAGE(setup.exit_code == 0, setup.err);
   const std::string config_file = (dir.path / "retentiond.yaml").string();
   write_file(config_file, "database:\n  password_file: " + file.string() + "\n", 0644);
@@ -193,8 +195,8 @@ TEST_CASE("security: database.password_file authenticates and its content never 
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
   const auto big = dir.path / "big.password";
   write_file(big, std::string(5000, 'p'), 0600);
-  for (const auto& refused : {open, two_lines, empty, fifo, big, dir.path / "missing", std::filesystem::path("/dev/zero"),
-                              dir.path}) {
+  for (const auto& refused : {open, two_lines, empty, fifo, big, dir.path / "missing",
+                              std::filesystem::path("/dev/zero"), dir.path}) {
     CAPTURE(refused);
     auto r = run_retentiond({"--database-url", url, "policy", "list"},
                             {{"RETENTIOND_DATABASE_PASSWORD_FILE", refused.string()}}, 20s);

@@ -1,15 +1,15 @@
-#include <doctest/doctest.h>
+#include "retentiond/db/conninfo.hpp"
 
 #include <cstring>
 #include <map>
 #include <string>
 #include <vector>
 
+#include <doctest/doctest.h>
 #include <libpq-fe.h>
 
 #include "retentiond/cli/argv_scrub.hpp"
 #include "retentiond/core/error.hpp"
-#include "retentiond/db/conninfo.hpp"
 
 using namespace retentiond;
 
@@ -73,7 +73,8 @@ TEST_CASE("conninfo: a password from a file is passed exactly, and only one sour
   auto options = parsed(effective_conninfo("host=db user=app", password));
   CHECK(options["password"] == password);
   CHECK(parsed(effective_conninfo("postgresql://app@db/x", password))["password"] == password);
-  for (const std::string url : {"host=db password=x", "postgresql://app:x@db/x", "postgresql://db/x?password=x"}) {
+  for (const std::string url :
+       {"host=db password=x", "postgresql://app:x@db/x", "postgresql://db/x?password=x"}) {
     CAPTURE(url);
     try {
       (void)effective_conninfo(url, password);
@@ -98,8 +99,9 @@ TEST_CASE("conninfo: the password of --database-url is overwritten in argv, keep
         "retentiond|--database-url=host=h password=xxxxxx user=u|run|");
   CHECK(scrubbed({"retentiond", "--database-url", "host=h password='se cret'"}) ==
         "retentiond|--database-url|host=h password=xxxxxxxxx|");
-  CHECK(scrubbed({"retentiond", "-o", "json", "--database-url", "postgresql:///db?host=%2Ftmp&password=pw"}) ==
-        "retentiond|-o|json|--database-url|postgresql:///db?host=%2Ftmp&password=xx|");
+  CHECK(
+      scrubbed({"retentiond", "-o", "json", "--database-url", "postgresql:///db?host=%2Ftmp&password=pw"}) ==
+      "retentiond|-o|json|--database-url|postgresql:///db?host=%2Ftmp&password=xx|");
   // Nothing else is touched: no password, another option, a value that merely looks alike.
   CHECK(scrubbed({"retentiond", "--database-url", "host=h user=u", "--comment", "password=x"}) ==
         "retentiond|--database-url|host=h user=u|--comment|password=x|");

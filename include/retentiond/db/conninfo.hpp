@@ -26,7 +26,8 @@ struct KeepaliveDefaults {
 /// `password` when given. No password option is added otherwise, so libpq's own PGPASSWORD and
 /// PGPASSFILE (~/.pgpass) keep working. Throws a database Error naming the redacted URL when
 /// libpq cannot parse it, and a usage Error when `password` is given and the URL holds one too.
-[[nodiscard]] std::string effective_conninfo(const std::string& url, const std::optional<std::string>& password);
+[[nodiscard]] std::string effective_conninfo(const std::string& url,
+                                             const std::optional<std::string>& password);
 
 /// The password held in database.password_file: a regular file of at most 4 KiB, accessible by
 /// its owner only (like libpq's ~/.pgpass), its content without the trailing line break. Any
