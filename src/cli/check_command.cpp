@@ -8,6 +8,7 @@
 
 #include "retentiond/cli/command_line.hpp"
 #include "retentiond/cli/commands.hpp"
+#include "retentiond/core/json_text.hpp"
 #include "retentiond/db/migrations.hpp"
 #include "retentiond/db/policy_store.hpp"
 #include "retentiond/db/schema.hpp"
@@ -204,8 +205,8 @@ ExitCode run_check_command(Context& context) {
     std::cout << array.dump(2) << "\n";
   } else if (context.output == OutputFormat::compact) {
     for (const auto& r : rows) {
-      std::cout << "check=" << nlohmann::json(r.check).dump() << " status=" << r.status
-                << " detail=" << nlohmann::json(r.detail).dump() << "\n";
+      std::cout << "check=" << json_string(r.check) << " status=" << r.status
+                << " detail=" << json_string(r.detail) << "\n";
     }
   } else {
     std::vector<std::vector<std::string>> table;

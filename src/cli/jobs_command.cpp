@@ -5,6 +5,7 @@
 
 #include "retentiond/cli/command_line.hpp"
 #include "retentiond/cli/commands.hpp"
+#include "retentiond/core/json_text.hpp"
 #include "retentiond/core/time.hpp"
 #include "retentiond/policy/duration.hpp"
 #include "retentiond/policy/policy.hpp"
@@ -96,11 +97,14 @@ ExitCode run_jobs_command(Context& context) {
   }
   auto text = [](const pqxx::field& f) { return f.is_null() ? std::string() : f.as<std::string>(); };
   if (context.output == OutputFormat::compact) {
+    // Rows hold catalog names and server errors: anything may be in them, a newline included.
     for (const auto& row : rows) {
-      std::cout << "id=" << text(row[0]) << " policy=" << text(row[2]) << " action=" << text(row[6])
-                << " target=" << (row[5].is_null() ? text(row[4]) : text(row[5])) << " status=" << text(row[8])
+      std::cout << "id=" << text(row[0]) << " policy=" << compact_value(text(row[2]))
+                << " action=" << compact_value(text(row[6]))
+                << " target=" << compact_value(row[5].is_null() ? text(row[4]) : text(row[5]))
+                << " status=" << compact_value(text(row[8]))
                 << " rows=" << (row[9].is_null() ? "-" : text(row[9])) << " started_at=" << text(row[11])
-                << (row[13].is_null() ? "" : " error=" + nlohmann::json(text(row[13])).dump()) << "\n";
+                << (row[13].is_null() ? "" : " error=" + json_string(text(row[13]))) << "\n";
     }
     return ExitCode::ok;
   }

@@ -4,6 +4,8 @@
 #include <cctype>
 
 #include "retentiond/core/error.hpp"
+#include "retentiond/core/escape.hpp"
+#include "retentiond/core/json_text.hpp"
 
 namespace retentiond {
 
@@ -16,13 +18,10 @@ OutputFormat parse_output_format(std::string_view text) {
 
 namespace {
 
-// A cell is shown on its own row: a newline or tab in a value (a database error with a DETAIL
-// line, a quoted name) would otherwise break the table, so control characters become blanks.
-std::string one_line(std::string cell) {
-  const auto is_control = [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; };
-  std::replace_if(cell.begin(), cell.end(), is_control, ' ');
-  return cell;
-}
+// A cell is shown on its own row: a newline, tab or ESC in a value (a database error with a
+// DETAIL line, a partition named to forge a line) would otherwise break the table or the
+// terminal, so control characters and broken UTF-8 are escaped as \xNN.
+std::string one_line(const std::string& cell) { return escape_control(cell); }
 
 // Columns on a terminal, not bytes: a UTF-8 continuation byte takes no column of its own.
 std::size_t width_of(const std::string& cell) {
@@ -31,6 +30,13 @@ std::size_t width_of(const std::string& cell) {
 }
 
 }  // namespace
+
+std::string compact_value(std::string_view value) {
+  if (!value.empty() && value.find_first_of(" \t\"") == std::string_view::npos &&
+      !needs_control_escape(value))
+    return std::string(value);
+  return json_string(value);
+}
 
 std::string render_table(const std::vector<std::string>& headers, const std::vector<std::vector<std::string>>& rows) {
   std::vector<std::size_t> widths(headers.size(), 0);

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "retentiond/core/escape.hpp"
+
 namespace retentiond {
 namespace {
 
@@ -18,12 +20,6 @@ std::string options_text(const Policy& policy) {
 }
 
 std::string or_dash(const std::optional<std::string>& value) { return value ? *value : "-"; }
-
-// compact values never contain blanks, so a line splits on spaces; anything else is JSON-quoted.
-std::string compact_value(const std::string& value) {
-  if (!value.empty() && value.find_first_of(" \t\"\n") == std::string::npos) return value;
-  return nlohmann::json(value).dump();
-}
 
 std::string compact_line(const Policy& policy) {
   std::vector<std::pair<std::string, std::string>> fields = {
@@ -93,7 +89,7 @@ void print_policy(std::ostream& out, const Policy& policy, OutputFormat format) 
           {"updated at", policy.updated_at},
       };
       for (const auto& [name, value] : fields) {
-        out << name << ":" << std::string(18 - name.size(), ' ') << value << "\n";
+        out << name << ":" << std::string(18 - name.size(), ' ') << escape_control(value) << "\n";
       }
       return;
     }

@@ -5,15 +5,12 @@
 #include "retentiond/core/json_text.hpp"
 #include "retentiond/core/time.hpp"
 #include "retentiond/engine/jobs_log.hpp"
+#include "retentiond/sql/sql_display.hpp"
 
 namespace retentiond {
 namespace {
 
-std::string json_quoted(std::string_view text) {
-  std::string out;
-  append_json_string(out, text);
-  return out;
-}
+std::string json_quoted(std::string_view text) { return json_string(text); }
 
 // Drops sharing a number go to the server together, as one DROP TABLE naming them all.
 std::string transaction_of(const Action& action) {
@@ -127,24 +124,32 @@ void RunPrinter::json_header() {
   header_written_ = true;
 }
 
+// Names come from the catalog and may hold anything, a newline included: every value that is
+// not a fixed word goes through compact_value, so one record stays one line.
 void RunPrinter::compact_finished(const PolicyPlan& plan, const std::vector<ActionResult>& results) {
+  const std::string policy = "policy=" + compact_value(plan.policy.id);
   if (plan.error) {
-    buffer_ += "policy=" + plan.policy.id + " status=failed error=" + json_quoted(*plan.error) + "\n";
+    buffer_ += policy + " status=failed error=" + json_quoted(*plan.error) + "\n";
   }
   if (dry_run_) {
     for (const auto& action : plan.actions) {
-      buffer_ += "policy=" + action.policy_id + " action=" + action.action + " target=" + target_of(action) +
-                 " status=planned" + transaction_of(action) +
+      buffer_ += "policy=" + compact_value(action.policy_id) + " action=" + action.action +
+                 " target=" + compact_value(target_of(action)) + " status=planned" + transaction_of(action) +
                  " sql=" + json_quoted(JobsLog::sql_text(action)) + "\n";
       flush();
     }
   }
   for (const auto& result : results) {
     const auto& o = result.outcome;
-    buffer_ += "policy=" + result.action->policy_id + " action=" + result.action->action +
-               " target=" + target_of(*result.action) + " status=" + o.status +
+    buffer_ += "policy=" + compact_value(result.action->policy_id) + " action=" + result.action->action +
+               " target=" + compact_value(target_of(*result.action)) + " status=" + o.status +
                " rows=" + (o.rows ? std::to_string(*o.rows) : "-") +
                (o.error ? " error=" + json_quoted(*o.error) : "") + "\n";
+    flush();
+  }
+  for (const auto& skip : plan.skipped) {
+    buffer_ += policy + " skipped=" + compact_value(skip.partition.display()) +
+               " reason=" + json_quoted(skip.reason) + "\n";
     flush();
   }
 }
@@ -154,8 +159,9 @@ void RunPrinter::table_finished(const PolicyPlan& plan, const std::vector<Action
     rows_.push_back({plan.policy.id, "plan", plan.policy.table.display(), "failed", "", *plan.error});
   if (dry_run_) {
     for (const auto& action : plan.actions) {
-      rows_.push_back(
-          {action.policy_id, action.action, target_of(action), "planned", "", JobsLog::sql_text(action)});
+      // The SQL stays exact: a name with a line break is shown in U&"..." form (display_sql).
+      rows_.push_back({action.policy_id, action.action, target_of(action), "planned", "",
+                       display_sql(JobsLog::sql_text(action))});
     }
   }
   for (const auto& result : results) {
@@ -163,13 +169,23 @@ void RunPrinter::table_finished(const PolicyPlan& plan, const std::vector<Action
     rows_.push_back({result.action->policy_id, result.action->action, target_of(*result.action), o.status,
                      o.rows ? std::to_string(*o.rows) : "", o.error.value_or("")});
   }
+  for (const auto& skip : plan.skipped)
+    skip_rows_.push_back({plan.policy.id, skip.partition.display(), skip.reason});
 }
 
-void RunPrinter::abandon() {
-  if (format_ == OutputFormat::table && !rows_.empty()) {
+void RunPrinter::table_out() {
+  if (!rows_.empty()) {
     buffer_ +=
         render_table({"policy", "action", "target", "status", "rows", dry_run_ ? "sql" : "error"}, rows_);
   }
+  if (!skip_rows_.empty()) {
+    if (!rows_.empty()) buffer_ += '\n';
+    buffer_ += render_table({"policy", "skipped", "reason"}, skip_rows_);
+  }
+}
+
+void RunPrinter::abandon() {
+  if (format_ == OutputFormat::table) table_out();
   flush(true);
   out_.flush();
 }
@@ -190,10 +206,7 @@ void RunPrinter::close(const RunSummary& summary) {
       break;
     case OutputFormat::table:
       if (quiet_ && !summary.any_failed()) break;
-      if (!rows_.empty()) {
-        buffer_ +=
-            render_table({"policy", "action", "target", "status", "rows", dry_run_ ? "sql" : "error"}, rows_);
-      }
+      table_out();
       if (dry_run_) {
         buffer_ += "dry run as of " + format_instant(now_) + ": " + std::to_string(summary.planned) +
                    " action(s) planned for " + std::to_string(summary.policies) +

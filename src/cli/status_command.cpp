@@ -5,6 +5,8 @@
 
 #include "retentiond/cli/command_line.hpp"
 #include "retentiond/cli/commands.hpp"
+#include "retentiond/core/escape.hpp"
+#include "retentiond/core/json_text.hpp"
 #include "retentiond/observe/status_report.hpp"
 
 namespace po = boost::program_options;
@@ -39,16 +41,17 @@ ExitCode run_status_command(Context& context) {
   };
   const auto& leader = report.leader;
   if (context.output == OutputFormat::compact) {
-    std::cout << "leader=" << (leader ? leader->instance : "-")
+    std::cout << "leader=" << (leader ? compact_value(leader->instance) : "-")
               << " active=" << (leader && leader->active ? "true" : "false")
               << " schema_version=" << report.schema_version << "\n";
     for (const auto& s : report.policies) {
-      std::cout << "policy=" << s.id << " enabled=" << (s.enabled ? "true" : "false")
-                << " last_run=" << or_dash(s.last_started) << " status=" << or_dash(s.last_status)
+      std::cout << "policy=" << compact_value(s.id) << " enabled=" << (s.enabled ? "true" : "false")
+                << " last_run=" << or_dash(s.last_started)
+                << " status=" << compact_value(or_dash(s.last_status))
                 << " last_success=" << or_dash(s.last_succeeded) << " failures=" << s.failures
                 << " next_retry=" << or_dash(s.next_retry) << " next_run=" << or_dash(s.next_run)
                 << " pending=" << pending_text(s)
-                << (s.last_error ? " error=" + nlohmann::json(*s.last_error).dump() : "") << "\n";
+                << (s.last_error ? " error=" + json_string(*s.last_error) : "") << "\n";
     }
     return ExitCode::ok;
   }
@@ -60,7 +63,8 @@ ExitCode run_status_command(Context& context) {
                     s.plan_error.value_or(s.last_error.value_or(""))});
   }
   std::cout << "leader: "
-            << (leader ? leader->instance + (leader->active ? " (lease until " : " (lease expired at ") +
+            << (leader ? escape_control(leader->instance) +
+                             (leader->active ? " (lease until " : " (lease expired at ") +
                              leader->expires_at + ")"
                        : "none")
             << "\n";

@@ -6,6 +6,12 @@
 
 namespace retentiond {
 
+std::string json_string(std::string_view text) {
+  std::string out;
+  append_json_string(out, text);
+  return out;
+}
+
 void append_json_string(std::string& out, std::string_view text) {
   static constexpr char hex[] = "0123456789abcdef";
   out += '"';
@@ -15,7 +21,7 @@ void append_json_string(std::string& out, std::string_view text) {
     std::size_t plain = i;
     while (plain < text.size()) {
       const auto c = static_cast<unsigned char>(text[plain]);
-      if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) break;
+      if (c < 0x20 || c == '"' || c == '\\' || c >= 0x7f) break;
       ++plain;
     }
     out.append(text, i, plain - i);
@@ -27,6 +33,14 @@ void append_json_string(std::string& out, std::string_view text) {
       if (length == 0) {
         out += "\\ufffd";
         ++i;
+      } else if (length == 2 && c == 0xC2 && static_cast<unsigned char>(text[i + 1]) <= 0x9F) {
+        // C1 controls (U+009B is CSI) are legal raw in JSON, but the same text goes to
+        // terminals in compact output and text logs: escaped like DEL and C0.
+        const auto low = static_cast<unsigned char>(text[i + 1]);
+        out += "\\u00";
+        out += hex[low >> 4];
+        out += hex[low & 0xF];
+        i += 2;
       } else {
         out.append(text, i, length);
         i += length;

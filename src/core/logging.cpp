@@ -11,9 +11,11 @@
 
 #include <fmt/format.h>
 #include <spdlog/formatter.h>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "retentiond/core/escape.hpp"
 #include "retentiond/core/json_text.hpp"
 
 namespace retentiond {
@@ -64,6 +66,20 @@ class JsonFormatter final : public spdlog::formatter {
   }
 };
 
+// The message of a text line, escaped: a name or server error holding a newline or ESC must
+// not start a forged line or drive the terminal. Event fields are quoted already; this covers
+// the free-text message after them and lines from libraries.
+class EscapedPayload final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+    const std::string text = escape_control(std::string_view(msg.payload.data(), msg.payload.size()));
+    dest.append(text.data(), text.data() + text.size());
+  }
+  [[nodiscard]] std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<EscapedPayload>();
+  }
+};
+
 // Text values stay bare unless a reader could not tell where they end.
 bool needs_quotes(std::string_view text) {
   if (text.empty()) return true;
@@ -96,7 +112,9 @@ void init_logging(std::string_view level, std::string_view format, bool quiet,
   if (json) {
     logger->set_formatter(std::make_unique<JsonFormatter>());
   } else {
-    logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %v", spdlog::pattern_time_type::utc);
+    auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+    formatter->add_flag<EscapedPayload>('*').set_pattern("%Y-%m-%d %H:%M:%S.%e %^%-5l%$ %*");
+    logger->set_formatter(std::move(formatter));
   }
   logger->set_level(quiet ? spdlog::level::err : spdlog::level::from_str(std::string(level)));
   logger->flush_on(spdlog::level::info);

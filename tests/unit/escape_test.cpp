@@ -1,9 +1,11 @@
-#include <doctest/doctest.h>
+#include "retentiond/core/escape.hpp"
 
 #include <string>
 
+#include <doctest/doctest.h>
+
 #include "retentiond/core/error.hpp"
-#include "retentiond/core/escape.hpp"
+#include "retentiond/core/json_text.hpp"
 #include "retentiond/policy/duration.hpp"
 #include "retentiond/policy/schedule.hpp"
 #include "retentiond/sql/identifier.hpp"
@@ -35,10 +37,11 @@ void check_clean(const std::string& message) {
 TEST_CASE("escape: control characters, DEL, C1 and broken UTF-8 become \\xNN; characters stay whole") {
   CHECK(escape_control("a\nb\rc\td\x1b[31me\x7f") == "a\\x0ab\\x0dc\\x09d\\x1b[31me\\x7f");
   CHECK(escape_control("90日 P1Ü é") == "90日 P1Ü é");
-  CHECK(escape_control("\xc2\x9b" "2J") == "\\xc2\\x9b2J");            // U+009B, CSI
-  CHECK(escape_control("x\xef\xbf") == "x\\xef\\xbf");                 // truncated sequence
-  CHECK(escape_control("\xed\xa0\x80") == "\\xed\\xa0\\x80");          // a UTF-16 surrogate
-  CHECK(escape_control("\xc0\xaf") == "\\xc0\\xaf");                   // overlong
+  CHECK(escape_control("\xc2\x9b"
+                       "2J") == "\\xc2\\x9b2J");               // U+009B, CSI
+  CHECK(escape_control("x\xef\xbf") == "x\\xef\\xbf");         // truncated sequence
+  CHECK(escape_control("\xed\xa0\x80") == "\\xed\\xa0\\x80");  // a UTF-16 surrogate
+  CHECK(escape_control("\xc0\xaf") == "\\xc0\\xaf");           // overlong
   CHECK(escape_control("back\\slash \"q\"") == "back\\slash \"q\"");
   CHECK(quote_input("a\"b\\c\nd日\xff") == "\"a\\\"b\\\\c\\x0ad日\\xff\"");
   CHECK(character_at("日本", 0) == "日");
@@ -70,7 +73,17 @@ TEST_CASE("escape: identifier errors quote whole characters and escape invalid b
     check_clean(message);
     check_clean(message_of([&] { (void)parse_identifier(text, "column"); }));
   }
-  CHECK(message_of([] { (void)QualifiedName::parse("a日"); }).find("unexpected character \"日\"") != std::string::npos);
-  CHECK(message_of([] { (void)QualifiedName::parse("é"); }).find("unexpected character \"é\"") != std::string::npos);
+  CHECK(message_of([] { (void)QualifiedName::parse("a日"); }).find("unexpected character \"日\"") !=
+        std::string::npos);
+  CHECK(message_of([] { (void)QualifiedName::parse("é"); }).find("unexpected character \"é\"") !=
+        std::string::npos);
   CHECK(message_of([] { (void)QualifiedName::parse("x\xff"); }).find("\"\\xff\"") != std::string::npos);
+}
+
+TEST_CASE("escape: JSON strings escape DEL and C1 controls too, for the terminals compact output reaches") {
+  CHECK(json_string("a\x7f"
+                    "b") == "\"a\\u007fb\"");
+  CHECK(json_string("\xc2\x9b"
+                    "2J \xc2\xa0") == "\"\\u009b2J \xc2\xa0\"");  // CSI escaped, NBSP kept
+  CHECK(json_string("line\nbreak\x1b") == "\"line\\nbreak\\u001b\"");
 }

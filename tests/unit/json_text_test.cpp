@@ -24,7 +24,7 @@ TEST_CASE("json text: strings are escaped exactly as nlohmann::json writes them"
       "back\\slash and \"quotes\"",
       "tab\tnew\nline\rcarriage\bbell\fform",
       std::string("nul\0byte", 8),
-      "\x01\x1f\x7f",
+      "\x01\x1f",  // DEL and C1 are escaped further than nlohmann does: see escape_test
       "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",   // é € 😀
       "\xed\x9f\xbf \xef\xbf\xbd \xf4\x8f\xbf\xbf",  // U+D7FF, U+FFFD, U+10FFFF
   };

@@ -13,7 +13,8 @@ namespace retentiond {
 
 /// Prints a run as it goes, in the chosen format: JSON (`{"dry_run", "cutoff", "as_of",
 /// "actions": [...], "policies": [...]}`, streamed an action per line), compact (a line per
-/// action), or a table (collected: column widths need every row). Nothing is printed before
+/// action, then one per skipped partition), or a table (collected: column widths need every
+/// row; the skipped partitions in a second table). Nothing is printed before
 /// the first policy is done, so a run that fails to start leaves stdout empty.
 class RunPrinter final : public RunObserver {
  public:
@@ -45,6 +46,8 @@ class RunPrinter final : public RunObserver {
   std::string buffer_;
   std::vector<std::string> policy_entries_;     ///< JSON "policies" items, written after the actions
   std::vector<std::vector<std::string>> rows_;  ///< table output
+  std::vector<std::vector<std::string>> skip_rows_;  ///< table output: partitions left alone
+  void table_out();
 };
 
 }  // namespace retentiond

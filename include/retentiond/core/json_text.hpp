@@ -12,6 +12,9 @@ namespace retentiond {
 /// SQL_ASCII can hand out any bytes) become U+FFFD, so the output is always valid JSON.
 void append_json_string(std::string& out, std::string_view text);
 
+/// append_json_string() into a new string.
+[[nodiscard]] std::string json_string(std::string_view text);
+
 /// Writes one JSON object straight into a string, field by field, in the order given. For
 /// output streamed per item (a dry run over 100,000 partitions), where building a document
 /// tree per item would cost more than the planning itself.
