@@ -198,7 +198,8 @@ constexpr ConfigKey kKeys[] = {
 #undef RETENTIOND_FIELD
 #undef RETENTIOND_REPOSITORY_FIELD
 
-std::string in_quotes(std::string_view text) { return "\"" + std::string(text) + "\""; }
+// Values come from files and the environment: quoted and escaped like every input in a message.
+std::string in_quotes(std::string_view text) { return quote_input(text); }
 
 std::string_view trim(std::string_view text) {
   auto is_space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };

@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include "retentiond/config/config.hpp"
 #include "retentiond/core/error.hpp"
 #include "retentiond/core/json_text.hpp"
 #include "retentiond/policy/duration.hpp"
@@ -86,4 +87,21 @@ TEST_CASE("escape: JSON strings escape DEL and C1 controls too, for the terminal
   CHECK(json_string("\xc2\x9b"
                     "2J \xc2\xa0") == "\"\\u009b2J \xc2\xa0\"");  // CSI escaped, NBSP kept
   CHECK(json_string("line\nbreak\x1b") == "\"line\\nbreak\\u001b\"");
+}
+
+TEST_CASE("escape: configuration errors quote values whole and on one line") {
+  const std::pair<const char*, const char*> cases[] = {
+      {"RETENTIOND_LOG_LEVEL", "dé\nbug"},
+      {"RETENTIOND_SCHEDULER_MAX_CONCURRENT_JOBS", "9日\r"},
+      {"RETENTIOND_HA_ENABLED", "sí\x1b"},
+      {"RETENTIOND_SCHEDULER_JITTER", "90日"},
+      {"RETENTIOND_DATABASE_SCHEMA", "é\n"},
+  };
+  for (const auto& [variable, value] : cases) {
+    ConfigSources sources;
+    sources.default_file = "/nonexistent/retentiond.yaml";
+    sources.environment[variable] = value;
+    const std::string message = message_of([&] { (void)load_config(sources); });
+    check_clean(message);
+  }
 }
