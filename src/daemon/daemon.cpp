@@ -681,6 +681,7 @@ void Daemon::reload() {
       changed.push_back("scheduler.shutdown_timeout");
     }
     if (fresh.database.url != config_.database.url || fresh.database.schema != config_.database.schema ||
+        fresh.database.password_file != config_.database.password_file ||
         fresh.ha.enabled != config_.ha.enabled || fresh.http.enabled != config_.http.enabled ||
         fresh.http.listen != config_.http.listen || fresh.http.status_token != config_.http.status_token) {
       log_event(warn, LogEvent::config_restart_needed, {},
