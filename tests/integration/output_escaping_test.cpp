@@ -42,7 +42,8 @@ std::vector<std::string> lines_of(const std::string& text) {
 
 // No line of the output was started by a name: the forged text only ever appears inside the
 // line of the record it belongs to, and no raw control character is left.
-void check_no_forged_line(const std::string& what, const std::string& text) {
+void check_no_forged_line(const std::string& what, const std::string& text,
+                          const std::string& anchor = "metrics_") {
   CAPTURE(what);
   CAPTURE(text);
   for (const auto& line : lines_of(text)) {
@@ -50,7 +51,7 @@ void check_no_forged_line(const std::string& what, const std::string& text) {
     CHECK(line.find('\r') == std::string::npos);
     CHECK(line.find('\x1b') == std::string::npos);
     CHECK(line.find('\x7f') == std::string::npos);
-    if (line.find("event=forged") != std::string::npos) CHECK(line.find("metrics_") != std::string::npos);
+    if (line.find("event=forged") != std::string::npos) CHECK(line.find(anchor) != std::string::npos);
   }
 }
 
@@ -157,5 +158,32 @@ TEST_CASE("output: skipped partitions and their reasons are listed in every form
     auto json = f.rd(args);
     REQUIRE(json.exit_code == 0);
     CHECK(nlohmann::json::parse(json.out)["policies"][0]["skipped"].size() == 2);
+  }
+}
+
+TEST_CASE("output: policy list/show, status and check keep a hostile table name on its line") {
+  CliFixture f;
+  f.setup_with_sample_tables();
+  f.pg.execute(R"sql(
+    DO $$ BEGIN
+      EXECUTE format('CREATE TABLE public.%I (ts timestamptz NOT NULL, v int) PARTITION BY RANGE (ts)',
+                     E'evil\nlevel=error event=forged\x1b[2J');
+    END $$;
+  )sql");
+  const std::string table =
+      f.pg.scalar("SELECT quote_ident(relname) FROM pg_class WHERE relname LIKE 'evil%'");
+  auto add = f.rd({"ttl", "public." + table, "delete", "30d", "--id", "evil-delete"});
+  REQUIRE_MESSAGE(add.exit_code == 0, add.err);
+  const std::vector<std::vector<std::string>> commands = {
+      {"policy", "list"}, {"policy", "show", "evil-delete"}, {"status"}, {"check"}};
+  for (const auto& command : commands) {
+    for (const char* format : {"table", "compact"}) {
+      auto args = command;
+      args.insert(args.end(), {"-o", format});
+      auto r = f.rd(args);
+      CAPTURE(args);
+      CHECK_MESSAGE(r.exit_code <= 1, r.err);
+      check_no_forged_line("policy command", r.out + r.err, "evil");
+    }
   }
 }
