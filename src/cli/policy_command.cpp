@@ -38,11 +38,19 @@ void report(Context& context, std::string_view verb, const std::vector<std::stri
   for (const auto& id : unchanged) std::cout << "policy " << id << " unchanged\n";
 }
 
+// Says on stderr that a selector matched nothing, so that a typo in --tags is not mistaken for
+// success; the command then exits 0 having changed nothing.
+void report_no_match(const Context& context, const std::vector<std::string>& tags, std::string_view consequence) {
+  if (context.quiet) return;
+  std::string list;
+  for (const auto& tag : tags) list += (list.empty() ? "" : ",") + tag;
+  std::cerr << "retentiond: no policy carries the tags " << quote_input(list) << consequence << "\n";
+}
+
 // IDs given as arguments, or the policies carrying all of --tags; never both, never neither.
-std::vector<std::string> select_ids(PolicyStore& store, const std::vector<std::string>& ids,
-                                    const std::optional<std::string>& tags, std::string_view command) {
-  if (!ids.empty() && tags) throw usage_error("give policy ids or --tags, not both");
-  if (ids.empty() && !tags) throw usage_error("policy " + std::string(command) + " needs policy ids or --tags");
+// `tags` is already parsed (parse_tag_selector), so a bad selector fails before connecting.
+std::vector<std::string> select_ids(Context& context, PolicyStore& store, const std::vector<std::string>& ids,
+                                    const std::optional<std::vector<std::string>>& tags) {
   if (!tags) {
     std::vector<std::string> unique = ids;
     std::sort(unique.begin(), unique.end());
@@ -50,7 +58,8 @@ std::vector<std::string> select_ids(PolicyStore& store, const std::vector<std::s
     return unique;
   }
   std::vector<std::string> selected;
-  for (const auto& policy : store.list(parse_tags(*tags))) selected.push_back(policy.id);
+  for (const auto& policy : store.list(*tags)) selected.push_back(policy.id);
+  if (selected.empty()) report_no_match(context, *tags, "; nothing changed");
   return selected;
 }
 
@@ -80,10 +89,12 @@ ExitCode run_list(Context& context, const std::vector<std::string>& args, bool h
     return ExitCode::ok;
   }
   (void)parse_command_line(args, options, {});
-  const auto wanted = tags ? parse_tags(*tags) : std::vector<std::string>{};
+  const auto wanted = tags ? parse_tag_selector(*tags) : std::vector<std::string>{};
   std::unique_ptr<pqxx::connection> connection;
   auto store = open_store(context, connection);
-  print_policies(std::cout, store.list(wanted), context.output);
+  const auto policies = store.list(wanted);
+  print_policies(std::cout, policies, context.output);
+  if (tags && policies.empty()) report_no_match(context, wanted, "");
   return ExitCode::ok;
 }
 
@@ -138,22 +149,32 @@ ExitCode run_edit(Context& context, const std::vector<std::string>& args, bool h
 // rm, enable and disable share their selection: ids, or --tags.
 struct Selection {
   std::vector<std::string> ids;
-  std::optional<std::string> tags;
+  std::optional<std::string> tags_text;
+  std::optional<std::vector<std::string>> tags;  ///< parsed tags_text
 };
 
 po::options_description selection_options(Selection& selection) {
   po::options_description options("Options");
-  options.add_options()("tags", po::value<std::string>()->value_name("a,b")->notifier([&](const std::string& v) { selection.tags = v; }),
-                        "every policy carrying all these tags");
+  options.add_options()(
+      "tags", po::value<std::string>()->value_name("a,b")->notifier([&](const std::string& v) { selection.tags_text = v; }),
+      "every policy carrying all these tags");
   return options;
 }
 
-void parse_selection(const std::vector<std::string>& args, Selection& selection, const po::options_description& options) {
+// Everything about the selection is checked here, before any connection: a bad selector
+// changes nothing even when it would have matched.
+void parse_selection(const std::vector<std::string>& args, Selection& selection, const po::options_description& options,
+                     std::string_view command) {
   po::options_description all;
   all.add(options).add_options()("ids", po::value(&selection.ids)->composing());
   po::positional_options_description positional;
   positional.add("ids", -1);
   (void)parse_command_line(args, all, positional);
+  if (!selection.ids.empty() && selection.tags_text) throw usage_error("give policy ids or --tags, not both");
+  if (selection.ids.empty() && !selection.tags_text) {
+    throw usage_error("policy " + std::string(command) + " needs policy ids or --tags");
+  }
+  if (selection.tags_text) selection.tags = parse_tag_selector(*selection.tags_text);
 }
 
 ExitCode run_rm(Context& context, const std::vector<std::string>& args, bool help) {
@@ -163,11 +184,11 @@ ExitCode run_rm(Context& context, const std::vector<std::string>& args, bool hel
     std::cout << command_help("policy rm ID... | --tags a,b", "Removes policies. Their jobs_log history stays.", options);
     return ExitCode::ok;
   }
-  parse_selection(args, selection, options);
+  parse_selection(args, selection, options, "rm");
   std::unique_ptr<pqxx::connection> connection;
   auto store = open_store(context, connection);
-  const auto ids = select_ids(store, selection.ids, selection.tags, "rm");
-  store.remove(ids);
+  const auto ids = select_ids(context, store, selection.ids, selection.tags);
+  if (!ids.empty()) store.remove(ids);
   report(context, "removed", ids, {});
   return ExitCode::ok;
 }
@@ -181,12 +202,12 @@ ExitCode set_enabled(Context& context, const std::vector<std::string>& args, boo
                               enabled ? "Enables policies." : "Disables policies: the scheduler skips them.", options);
     return ExitCode::ok;
   }
-  parse_selection(args, selection, options);
+  parse_selection(args, selection, options, verb);
   std::unique_ptr<pqxx::connection> connection;
   auto store = open_store(context, connection);
   std::vector<std::string> changed;
   std::vector<std::string> unchanged;
-  for (const auto& id : select_ids(store, selection.ids, selection.tags, verb)) {
+  for (const auto& id : select_ids(context, store, selection.ids, selection.tags)) {
     (store.set_enabled(id, enabled) ? changed : unchanged).push_back(id);
   }
   report(context, verb + "d", changed, unchanged);

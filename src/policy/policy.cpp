@@ -52,6 +52,17 @@ std::vector<std::string> parse_tags(std::string_view csv) {
   return tags;
 }
 
+std::vector<std::string> parse_tag_selector(std::string_view csv) {
+  if (trim(csv).empty()) {
+    throw usage_error("invalid --tags " + quote_input(csv) + ": give at least one tag (a,b selects the policies carrying both)");
+  }
+  try {
+    return parse_tags(csv);
+  } catch (const Error& e) {
+    throw usage_error("invalid --tags " + quote_input(csv) + ": " + e.what());
+  }
+}
+
 bool has_all_tags(const Policy& policy, const std::vector<std::string>& wanted) {
   // A linear search, not binary_search: tags read from a policy row are in whatever order the
   // row holds them (rows may be written by hand), and a policy has only a few.

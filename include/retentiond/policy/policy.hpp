@@ -40,6 +40,11 @@ void validate_policy(const Policy& policy);
 /// digits and `_ . : / -`; anything else is a usage Error naming the tag.
 [[nodiscard]] std::vector<std::string> parse_tags(std::string_view csv);
 
+/// A `--tags` selector (policy list/rm/enable/disable, run): parse_tags, but an empty or blank
+/// text is a usage Error too. An empty selector must never mean "every policy": `policy rm
+/// --tags ''` would remove them all.
+[[nodiscard]] std::vector<std::string> parse_tag_selector(std::string_view csv);
+
 /// A policy matches a tag filter when it carries every given tag (an empty filter matches all).
 [[nodiscard]] bool has_all_tags(const Policy& policy, const std::vector<std::string>& wanted);
 
