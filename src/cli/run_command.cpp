@@ -10,6 +10,7 @@
 #include "retentiond/engine/bounds.hpp"
 #include "retentiond/engine/jobs_log.hpp"
 #include "retentiond/engine/run.hpp"
+#include "retentiond/core/time.hpp"
 #include "retentiond/policy/policy.hpp"
 
 namespace po = boost::program_options;
@@ -34,6 +35,7 @@ ExitCode run_run_command(Context& context) {
   std::vector<std::string> policy_ids;
   std::optional<std::string> tags;
   std::optional<std::string> as_of;
+  bool allow_future = false;
   po::options_description options("Options");
   options.add_options()("once", po::bool_switch(&once),
                         "plan and execute every selected policy once, then exit")(
@@ -44,10 +46,12 @@ ExitCode run_run_command(Context& context) {
       "only policies carrying all these tags")(
       "as-of",
       po::value<std::string>()->value_name("WHEN")->notifier([&](const std::string& v) { as_of = v; }),
-      "plan as if now were this ISO 8601 date or timestamp (UTC unless an offset is given)");
+      "plan as if now were this ISO 8601 date or timestamp (UTC unless an offset is given)")(
+      "allow-future", po::bool_switch(&allow_future),
+      "let a live run use an --as-of after now (it removes data that has not expired yet)");
   if (context.help) {
     std::cout << command_help(
-        "run [--once [--dry-run] [--policy ID]... [--tags a,b] [--as-of WHEN]]",
+        "run [--once [--dry-run] [--policy ID]... [--tags a,b] [--as-of WHEN [--allow-future]]]",
         "Without --once: the daemon. Runs every enabled policy on its schedule (at most\n"
         "scheduler.max_concurrent_jobs at a time, never two on one table), picks up policy changes\n"
         "at once (NOTIFY), leads or follows other daemons on the same database (ha.*), waits out\n"
@@ -55,7 +59,8 @@ ExitCode run_run_command(Context& context) {
         "running actions, then exit 0. SIGHUP: re-read the configuration file.\n\n"
         "With --once: plans every selected policy against the live catalog and executes it (oldest\n"
         "data first), recording each action in jobs_log; policies of different tables run side by\n"
-        "side in up to scheduler.max_concurrent_jobs sessions. Exit code 1 when any action failed.",
+        "side in up to scheduler.max_concurrent_jobs sessions. Exit code 1 when any action failed.\n"
+        "A live run refuses an --as-of after now unless --allow-future is given; --dry-run takes any.",
         options);
     return ExitCode::ok;
   }
@@ -63,7 +68,8 @@ ExitCode run_run_command(Context& context) {
   if (!once) {
     for (const auto& [given, name] :
          {std::pair{dry_run, "--dry-run"}, std::pair{!policy_ids.empty(), "--policy"},
-          std::pair{tags.has_value(), "--tags"}, std::pair{as_of.has_value(), "--as-of"}}) {
+          std::pair{tags.has_value(), "--tags"}, std::pair{as_of.has_value(), "--as-of"},
+          std::pair{allow_future, "--allow-future"}}) {
       if (given)
         throw usage_error(std::string(name) +
                           " needs --once (the daemon runs every enabled policy on its schedule)");
@@ -73,10 +79,17 @@ ExitCode run_run_command(Context& context) {
   RunRequest request;
   request.dry_run = dry_run;
   request.policy_ids = policy_ids;
-  if (tags) request.tags = parse_tags(*tags);
+  if (tags) request.tags = parse_tag_selector(*tags);
   for (const auto& id : policy_ids) validate_policy_id(id);
-  request.now = as_of ? parse_as_of(*as_of)
-                      : std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  request.now = as_of ? parse_as_of(*as_of) : now;
+  // Planning as if it were later expires data early: a live run would remove partitions that
+  // are still inside their ttl. A dry run only shows what that day would bring.
+  if (!dry_run && request.now > now && !allow_future) {
+    throw usage_error("--as-of " + quote_input(*as_of) + " lies after now (" + format_instant(now) +
+                      "): a live run would remove data that has not expired; add --allow-future, or use --dry-run");
+  }
+  if (allow_future && !as_of) throw usage_error("--allow-future needs --as-of");
 
   auto connection = context.open_database();
   // A hot standby refuses every write; a plan there would fail action by action. A dry run
@@ -102,6 +115,11 @@ ExitCode run_run_command(Context& context) {
     throw;
   }
   printer.close(summary);
+  if (tags && summary.policies == 0 && !context.quiet) {
+    std::string list;
+    for (const auto& tag : request.tags) list += (list.empty() ? "" : ",") + tag;
+    std::cerr << "retentiond: no enabled policy carries the tags " << quote_input(list) << "; nothing to do\n";
+  }
   return summary.any_failed() ? ExitCode::job_failed : ExitCode::ok;
 }
 
