@@ -66,21 +66,38 @@ const Command* find_command(std::string_view name) {
 ExitCode run_app(int argc, const char* const* argv) {
   GlobalOptions g;
   auto globals = global_options(g);
+  // `--` ends the options for the command too (`policy rm -- -odd-id`): the global parser would
+  // swallow it, so everything from it on goes to the command untouched.
+  int options_end = argc;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--") {
+      options_end = i;
+      break;
+    }
+  }
   std::vector<std::string> rest;
+  po::variables_map vm;
   try {
     // Global options may stand anywhere on the line; whatever they do not claim (the command
     // and its own options) is handed to the command, in order.
-    auto parsed = po::command_line_parser(argc, argv)
+    auto parsed = po::command_line_parser(options_end, argv)
                       .options(globals)
                       .style(po::command_line_style::default_style & ~po::command_line_style::allow_guessing)
                       .allow_unregistered()
                       .run();
-    po::variables_map vm;
     po::store(parsed, vm);
     po::notify(vm);
     rest = po::collect_unrecognized(parsed.options, po::include_positional);
   } catch (const po::error& e) {
     throw usage_error(e.what());
+  }
+  rest.insert(rest.end(), argv + options_end, argv + argc);
+  // Given but empty is a mistake (an unset variable in a script), never "use the default":
+  // `--database-url ""` would otherwise connect wherever the environment points.
+  for (const char* name : {"config", "database-url", "schema", "output", "log-level", "log-format"}) {
+    if (vm.count(name) != 0 && vm[name].as<std::string>().empty()) {
+      throw usage_error("empty --" + std::string(name) + " \"\": give a value or leave the option out");
+    }
   }
   if (g.version) {
     std::cout << "retentiond " << RETENTIOND_VERSION << "\n";
