@@ -9,6 +9,7 @@
 #include "retentiond/cli/app.hpp"
 #include "retentiond/cli/argv_scrub.hpp"
 #include "retentiond/db/connection.hpp"
+#include "retentiond/db/sql_errors.hpp"
 
 // main only launches and maps failures to the exit codes of PRODUCT.md: a user or environment
 // error is one line on stderr, never a stack trace.
@@ -29,8 +30,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "retentiond: lost the database connection: %s\n", retentiond::first_line(e.what()).c_str());
     return static_cast<int>(ExitCode::database);
   } catch (const pqxx::sql_error& e) {
-    std::fprintf(stderr, "retentiond: database error: %s\n", retentiond::first_line(e.what()).c_str());
-    return static_cast<int>(ExitCode::database);
+    const retentiond::Error error = retentiond::error_from_sql(e);
+    std::fprintf(stderr, "retentiond: %s\n", error.what());
+    return static_cast<int>(error.code());
   } catch (const std::bad_alloc&) {
     // Inputs are bounded (config files, manifests), so this means the machine itself is out of
     // memory; what() would only say "std::bad_alloc".

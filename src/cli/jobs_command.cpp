@@ -66,7 +66,14 @@ ExitCode run_jobs_command(Context& context) {
   std::optional<std::string> since_at;
   if (since) {
     const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-    since_at = format_instant(Duration::parse(*since).before(now));
+    const auto from = Duration::parse(*since).before(now);
+    // jobs_log cannot hold a job from before year 1 (nor from before retentiond); a --since
+    // reaching there is a typo, which the server would only report as "out of range".
+    constexpr std::chrono::sys_days year_one{std::chrono::year{1} / 1 / 1};
+    if (from < year_one) {
+      throw usage_error("invalid --since " + quote_input(*since) + ": reaches before the year 1; give a shorter duration");
+    }
+    since_at = format_instant(from);
   }
 
   auto connection = context.open_database();

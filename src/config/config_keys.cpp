@@ -31,6 +31,19 @@ void check_server_timeout(std::string_view text) {
   }
 }
 
+// pg_catalog, pg_toast, pg_temp_N and every other pg_ name belong to the server (CREATE SCHEMA
+// refuses the prefix), information_schema to the SQL standard's views: retentiond's tables have
+// no place there, and a setup that tried would fail half-way.
+void check_retention_schema(std::string_view text) {
+  std::string_view name = text;
+  while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
+  while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+  const std::string parsed = parse_identifier(name, "schema name");
+  if (parsed.starts_with("pg_") || parsed == "information_schema") {
+    throw usage_error("a system schema cannot hold the retention tables; choose another, e.g. retention");
+  }
+}
+
 constexpr std::string_view kDialects[] = {"auto", "postgresql", "cratedb"};
 constexpr std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error"};
 constexpr std::string_view kLogFormats[] = {"auto", "text", "json"};
@@ -57,7 +70,8 @@ constexpr ConfigKey kKeys[] = {
      .type = KeyType::identifier,
      .default_text = "retention",
      .description = "schema that holds the policies, jobs_log and policy_events tables",
-     .field = RETENTIOND_FIELD(database.schema)},
+     .field = RETENTIOND_FIELD(database.schema),
+     .check = check_retention_schema},
     {.name = "database.dialect",
      .type = KeyType::choice,
      .default_text = "auto",

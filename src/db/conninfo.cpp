@@ -57,7 +57,8 @@ std::string effective_conninfo(const std::string& url, const std::optional<std::
   if (!parsed) {
     std::string why = error != nullptr ? first_line(error) : "out of memory";
     PQfreemem(error);
-    throw database_error("cannot connect to database " + redact_url(url) + ": " + scrub_secret(why, url));
+    // A URL libpq cannot even parse is a configuration error (exit 2), not an outage.
+    throw usage_error("invalid database.url " + quote_input(redact_url(url)) + ": " + scrub_secret(why, url));
   }
   // Only the options the URL itself sets are non-null: defaults and PG* variables are applied
   // by libpq when it connects, after this.

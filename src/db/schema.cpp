@@ -19,6 +19,15 @@ SELECT EXISTS (
   WHERE n.nspname = $1 AND c.relname = 'schema_migrations')
 )sql";
 
+// A schema of the user's that already holds a relation with one of the names retentiond's
+// migrations create: setup would fail half-way on it, or worse, adopt a table it did not make.
+constexpr const char* foreign_relation_sql = R"sql(
+SELECT c.relname::text
+  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname = $1 AND c.relname = ANY (ARRAY['schema_migrations', 'policies', 'policy_events', 'jobs_log',
+                                                 'leases', 'policy_state'])
+ ORDER BY 1 LIMIT 1)sql";
+
 constexpr const char* schema_exists_sql =
     "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1)";
 
@@ -72,21 +81,26 @@ SetupReport setup_schema(pqxx::connection& connection, const std::string& schema
   report.version_after = report.version_before;
   if (report.version_before == latest_schema_version()) return report;
 
-  if (report.version_before == 0) {
+  for (const auto& migration : migrations()) {
+    if (migration.version <= report.version_after) continue;
     pqxx::work tx(connection);
-    const std::string quoted = quote_identifier(schema);
-    if (!tx.exec_params1(schema_exists_sql, schema)[0].as<bool>()) tx.exec0("CREATE SCHEMA " + quoted);
-    tx.exec0("CREATE TABLE " + quoted + R"sql(.schema_migrations (
+    if (report.version_after == 0) {
+      // The schema, its migrations table and the first migration commit together: a setup that
+      // fails leaves nothing behind, not a schema_migrations table that claims version 0.
+      const std::string quoted = quote_identifier(schema);
+      if (auto clash = tx.exec_params(foreign_relation_sql, schema); !clash.empty()) {
+        throw usage_error("schema " + quote_input(schema) + " already holds a table " +
+                          quote_input(clash[0][0].as<std::string>()) +
+                          " that retentiond did not create; choose another --schema (database.schema)");
+      }
+      if (!tx.exec_params1(schema_exists_sql, schema)[0].as<bool>()) tx.exec0("CREATE SCHEMA " + quoted);
+      tx.exec0("CREATE TABLE " + quoted + R"sql(.schema_migrations (
   version    integer PRIMARY KEY,
   name       text NOT NULL,
   applied_at timestamptz NOT NULL DEFAULT now(),
   applied_by text NOT NULL DEFAULT current_user
 ))sql");
-    tx.commit();
-  }
-  for (const auto& migration : migrations()) {
-    if (migration.version <= report.version_after) continue;
-    pqxx::work tx(connection);
+    }
     tx.exec0(render_migration(migration, schema));
     tx.exec_params0("INSERT INTO " + quote_identifier(schema) + ".schema_migrations (version, name) VALUES ($1, $2)",
                     migration.version, std::string(migration.name));
