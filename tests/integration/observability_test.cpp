@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -276,7 +277,7 @@ TEST_CASE("observability: jobs -o json gives every jobs_log column with its valu
   const auto db = f.pg.query(
       "SELECT id, run_id, policy_id, strategy, table_name, partition, action, sql, status, rows_affected, "
       "bytes,"
-      " error, instance FROM retention.jobs_log ORDER BY id DESC");
+      " error, instance FROM retention.jobs_log ORDER BY started_at DESC, id DESC");
   REQUIRE(db.size() == rows.size());
   const char* const columns[] = {"id",        "run_id", "policy_id", "strategy", "table_name",
                                  "partition", "action", "sql",       "status",   "rows_affected",
@@ -296,7 +297,11 @@ TEST_CASE("observability: jobs -o json gives every jobs_log column with its valu
     CHECK(rows[r]["started_at"].get<std::string>().ends_with("Z"));
     CHECK(rows[r]["finished_at"].get<std::string>().ends_with("Z"));
   }
-  const auto& deleted = rows.back();  // policy e ran first (policies run in id order)
+  // The two tables run in two sessions: which one wrote first is not fixed, so the batched
+  // delete is found by its policy, not by its place.
+  const auto found = std::find_if(rows.begin(), rows.end(), [](const json& row) { return row["policy_id"] == "e"; });
+  REQUIRE(found != rows.end());
+  const auto& deleted = *found;
   CHECK(deleted["policy_id"] == "e");
   CHECK(deleted["action"] == "delete_rows");
   CHECK(deleted["rows_affected"] == 7);
