@@ -5,11 +5,13 @@
 #include "retentiond/cli/command_line.hpp"
 #include "retentiond/cli/commands.hpp"
 #include "retentiond/cli/run_output.hpp"
+#include "retentiond/daemon/coordination.hpp"
 #include "retentiond/daemon/daemon.hpp"
 #include "retentiond/db/connection.hpp"
 #include "retentiond/engine/bounds.hpp"
 #include "retentiond/engine/jobs_log.hpp"
 #include "retentiond/engine/run.hpp"
+#include "retentiond/core/logging.hpp"
 #include "retentiond/core/time.hpp"
 #include "retentiond/policy/policy.hpp"
 
@@ -26,6 +28,56 @@ std::chrono::sys_seconds parse_as_of(const std::string& text) {
   }
   return *instant;
 }
+
+// Passes a live run on to the printer and remembers how each policy ended, so that policy_state
+// shows a run made with --once as it shows the daemon's (status, the last-success metric; cron
+// users have nothing else). Written after the run on the caller's session: during the run
+// every session is busy with its own lane.
+class StateRecorder final : public RunObserver {
+ public:
+  explicit StateRecorder(RunObserver& next) : next_(next) {}
+
+  void started(const std::vector<Policy>& policies) override { next_.started(policies); }
+  void executing(const PolicyPlan& plan) override { next_.executing(plan); }
+  void action_finished(const ActionResult& result) override { next_.action_finished(result); }
+  void finished(const PolicyPlan& plan, const std::vector<ActionResult>& results) override {
+    Ended ended{plan.policy.id, "succeeded", plan.error};
+    for (const auto& result : results) {
+      if (result.outcome.status == "failed" || result.outcome.status == "abandoned") {
+        ended.status = result.outcome.status;
+        if (!ended.error) ended.error = result.outcome.error;
+      }
+    }
+    if (plan.error) ended.status = "failed";
+    ended_.push_back(std::move(ended));
+    next_.finished(plan, results);
+  }
+
+  void store(pqxx::connection& connection, const std::string& schema, std::chrono::sys_seconds started) const {
+    PolicyStateStore state(schema);
+    const std::string instance = JobsLog::this_instance();
+    for (const auto& ended : ended_) {
+      try {
+        state.record_run(connection, ended.policy_id, started, ended.status, ended.error, instance);
+      } catch (const pqxx::broken_connection&) {
+        throw;
+      } catch (const std::exception& e) {
+        // The run itself is done and in jobs_log; a missing state row must not turn it into an error.
+        log_event(spdlog::level::warn, LogEvent::policy_state_not_recorded,
+                  {{"policy", ended.policy_id}, {"error", first_line(e.what())}});
+      }
+    }
+  }
+
+ private:
+  struct Ended {
+    std::string policy_id;
+    std::string status;
+    std::optional<std::string> error;
+  };
+  RunObserver& next_;
+  std::vector<Ended> ended_;
+};
 
 }  // namespace
 
@@ -107,13 +159,16 @@ ExitCode run_run_command(Context& context) {
   request.open_session = [&context] { return connect(context.config.database); };
   auto dialect = make_dialect(context.config.database.dialect, *connection);
   RunPrinter printer(std::cout, context.output, dry_run, request.now, context.quiet);
+  StateRecorder recorder(printer);
+  request.lock_tables = !dry_run;  // a dry run writes nothing, so it need not keep the daemon out
   RunSummary summary;
   try {
-    summary = run_once(*connection, context.config, *dialect, request, printer);
+    summary = run_once(*connection, context.config, *dialect, request, dry_run ? static_cast<RunObserver&>(printer) : recorder);
   } catch (...) {
     printer.abandon();  // what other sessions finished is in jobs_log: show it too
     throw;
   }
+  if (!dry_run) recorder.store(*connection, context.config.database.schema, now);
   printer.close(summary);
   if (tags && summary.policies == 0 && !context.quiet) {
     std::string list;

@@ -86,4 +86,26 @@ void PolicyStateStore::finished(pqxx::connection& connection, const std::string&
   tx.commit();
 }
 
+void PolicyStateStore::record_run(pqxx::connection& connection, const std::string& policy_id,
+                                  std::chrono::sys_seconds started, const std::string& status,
+                                  const std::optional<std::string>& error, const std::string& instance) {
+  pqxx::work tx(connection);
+  // As in started(): a policy removed meanwhile has no row to refer to.
+  tx.exec_params0(
+      "INSERT INTO " + table_ +
+          " AS s (policy_id, last_started_at, last_finished_at, last_status, last_error, last_succeeded_at,"
+          "       updated_by)"
+          " SELECT $1, to_timestamp($2), now(), $3, NULLIF($4, ''), CASE WHEN $3 = 'succeeded' THEN now() END, $5"
+          "  WHERE EXISTS (SELECT 1 FROM " +
+          table_.substr(0, table_.rfind('.')) +
+          ".policies WHERE id = $1)"
+          " ON CONFLICT (policy_id) DO UPDATE SET last_started_at = excluded.last_started_at,"
+          "   last_finished_at = now(), last_status = $3, last_error = NULLIF($4, ''),"
+          "   last_succeeded_at = CASE WHEN $3 = 'succeeded' THEN now() ELSE s.last_succeeded_at END,"
+          "   failures = CASE WHEN $3 = 'succeeded' THEN 0 ELSE s.failures END,"
+          "   next_retry_at = CASE WHEN $3 = 'succeeded' THEN NULL ELSE s.next_retry_at END, updated_by = $5",
+      policy_id, static_cast<long long>(started.time_since_epoch().count()), status, error.value_or(""), instance);
+  tx.commit();
+}
+
 }  // namespace retentiond

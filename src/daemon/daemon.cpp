@@ -24,6 +24,7 @@
 #include "retentiond/daemon/scheduler.hpp"
 #include "retentiond/db/audit_pruning.hpp"
 #include "retentiond/db/connection.hpp"
+#include "retentiond/db/table_lock.hpp"
 #include "retentiond/db/policy_store.hpp"
 #include "retentiond/db/schema.hpp"
 #include "retentiond/dialect/dialect.hpp"
@@ -507,13 +508,7 @@ void Daemon::work(Worker& worker, std::shared_ptr<const Config> config_ptr, Poli
     worker.backend_pid = connection->backendpid();
     // Whatever the lease says during a hand-over, a table is worked on in one session at a
     // time: the lock goes with the session, so a daemon killed mid-run frees it at once.
-    pqxx::nontransaction session(*connection);
-    const bool mine = session
-                          .exec_params1("SELECT pg_try_advisory_lock(hashtext($1), hashtext($2))",
-                                        "retentiond " + config.database.schema, policy.table.display())[0]
-                          .as<bool>();
-    session.commit();
-    if (!mine) {
+    if (!try_lock_table(*connection, config.database.schema, policy.table)) {
       done.status = "skipped";
       done.error = "another session is working on " + policy.table.display();
     } else {

@@ -20,6 +20,7 @@
 #include "retentiond/core/logging.hpp"
 #include "retentiond/db/connection.hpp"
 #include "retentiond/db/policy_store.hpp"
+#include "retentiond/db/table_lock.hpp"
 #include "retentiond/engine/jobs_log.hpp"
 #include "retentiond/engine/lanes.hpp"
 #include "retentiond/engine/ordered_report.hpp"
@@ -173,10 +174,11 @@ class Lanes {
         jobs.emplace(connection, config_.database.schema, run_id_, instance_);
         executor.emplace(connection, config_, dialect_, *jobs, request_.stop);
       }
+      std::set<QualifiedName> locked;  // tables this session holds the lock of
       for (std::size_t lane = next_lane_++; lane < lanes_.size() && !broken_; lane = next_lane_++) {
         for (const auto index : lanes_[lane]) {
           if (broken_) return;
-          run_policy(index, jobs ? &*jobs : nullptr, executor ? &*executor : nullptr);
+          run_policy(connection, index, jobs ? &*jobs : nullptr, executor ? &*executor : nullptr, locked);
         }
       }
     } catch (...) {
@@ -193,12 +195,23 @@ class Lanes {
   }
 
  private:
-  void run_policy(std::size_t i, JobsLog* jobs, Executor* executor) {
+  void run_policy(pqxx::connection& connection, std::size_t i, JobsLog* jobs, Executor* executor,
+                  std::set<QualifiedName>& locked) {
     const std::size_t t = table_of_[i];
     PolicyPlan plan = early_[i]
                           ? std::move(*early_[i])
                           : plan_policy(policies_[i], tables_[t], database_, dialect_, config_, request_.now);
     early_[i].reset();
+    if (executor != nullptr && request_.lock_tables && !plan.error && !plan.actions.empty() &&
+        !locked.contains(plan.policy.table)) {
+      if (try_lock_table(connection, config_.database.schema, plan.policy.table)) {
+        locked.insert(plan.policy.table);
+      } else {
+        plan.actions.clear();
+        plan.error = "another retentiond session (a daemon or a run --once) is working on " +
+                     plan.policy.table.display() + "; not run, try again later";
+      }
+    }
     --uses_[t];
     // A table appears once per time column its policies name; what this plan removes is gone
     // for all of them. They share this lane.

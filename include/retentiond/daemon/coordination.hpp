@@ -48,6 +48,11 @@ class PolicyStateStore {
   void finished(pqxx::connection& connection, const std::string& policy_id, const std::string& status,
                 const std::optional<std::string>& error, std::chrono::sys_seconds next_run, int failures,
                 std::optional<std::chrono::sys_seconds> retry_at);
+  /// A run outside the schedule (`run --once`) of a policy that began at `started`: its last
+  /// start, end, status and error, and on success its last success (the failure streak and any
+  /// pending retry end with it). The schedule's own columns (next run) stay the daemon's.
+  void record_run(pqxx::connection& connection, const std::string& policy_id, std::chrono::sys_seconds started,
+                  const std::string& status, const std::optional<std::string>& error, const std::string& instance);
 
  private:
   std::string table_;

@@ -33,6 +33,10 @@ struct RunRequest {
   /// The report stays in policy order, so a policy finished ahead of its turn is held (plan and
   /// results) until those before it are reported.
   int sessions = 1;
+  /// A live run takes the per-table lock the daemon's workers take (try_lock_table) before a
+  /// table's first action; a policy whose table another session holds fails with that reason
+  /// and runs nothing. Off for the daemon, whose worker holds the lock already.
+  bool lock_tables = false;
   std::function<std::unique_ptr<pqxx::connection>()> open_session;
 };
 
