@@ -191,6 +191,10 @@ ExitCode run_check_command(Context& context) {
       (void)run_once(*connection, context.config, *dialect, request, plans);
     }
     for (const auto& policy : policies) {
+      if (policy.invalid_reason) {
+        rows.push_back({"policy " + policy.id, "FAIL", "invalid policy: " + *policy.invalid_reason});
+        continue;
+      }
       check_policy(*connection, context.config, policy, plans.results[policy.id], rows);
     }
     if (policies.empty()) rows.push_back({"policies", "WARN", "no policy yet: nothing will be retained"});

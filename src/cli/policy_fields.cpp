@@ -47,7 +47,10 @@ Policy apply_policy_fields(Policy policy, const PolicyFields& fields) {
   if (fields.id) policy.id = *fields.id;
   if (fields.table) policy.table = QualifiedName::parse(*fields.table);
   if (fields.strategy) policy.strategy = *fields.strategy;
-  if (fields.ttl) policy.ttl = Duration::parse(*fields.ttl);
+  if (fields.ttl) {
+    policy.ttl = Duration::parse(*fields.ttl);
+    policy.raw_ttl = std::nullopt;
+  }
   if (fields.partition_column) {
     policy.partition_column = fields.partition_column->empty()
                                   ? std::nullopt

@@ -1,5 +1,7 @@
 #include "retentiond/cli/policy_output.hpp"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "retentiond/core/escape.hpp"
@@ -26,7 +28,7 @@ std::string compact_line(const Policy& policy) {
       {"id", policy.id},
       {"table", policy.table.display()},
       {"strategy", policy.strategy},
-      {"ttl", policy.ttl.to_string()},
+      {"ttl", ttl_text(policy)},
       {"partition_column", or_dash(policy.partition_column)},
       {"target", or_dash(policy.target)},
       {"tags", policy.tags.empty() ? "-" : join(policy.tags, ",")},
@@ -34,6 +36,7 @@ std::string compact_line(const Policy& policy) {
       {"enabled", policy.enabled ? "true" : "false"},
       {"options", policy.options.empty() ? "-" : options_text(policy)},
   };
+  if (policy.invalid_reason) fields.emplace_back("error", *policy.invalid_reason);
   std::string line;
   for (const auto& [key, value] : fields) line += (line.empty() ? "" : " ") + key + "=" + compact_value(value);
   return line + "\n";
@@ -53,13 +56,18 @@ void print_policies(std::ostream& out, const std::vector<Policy>& policies, Outp
       for (const auto& policy : policies) out << compact_line(policy);
       return;
     case OutputFormat::table: {
+      const bool any_invalid =
+          std::any_of(policies.begin(), policies.end(), [](const Policy& p) { return p.invalid_reason.has_value(); });
       std::vector<std::vector<std::string>> rows;
       for (const auto& p : policies) {
-        rows.push_back({p.id, p.table.display(), p.strategy, p.ttl.to_string(), or_dash(p.target),
+        rows.push_back({p.id, p.table.display(), p.strategy, ttl_text(p), or_dash(p.target),
                         p.schedule ? *p.schedule : "(default)", p.tags.empty() ? "-" : join(p.tags, ","),
                         p.enabled ? "yes" : "no"});
+        if (any_invalid) rows.back().push_back(p.invalid_reason ? "invalid: " + *p.invalid_reason : "-");
       }
-      out << render_table({"id", "table", "strategy", "ttl", "target", "schedule", "tags", "enabled"}, rows);
+      std::vector<std::string> headers = {"id", "table", "strategy", "ttl", "target", "schedule", "tags", "enabled"};
+      if (any_invalid) headers.emplace_back("error");
+      out << render_table(headers, rows);
       return;
     }
   }
@@ -74,11 +82,11 @@ void print_policy(std::ostream& out, const Policy& policy, OutputFormat format) 
       out << compact_line(policy);
       return;
     case OutputFormat::table: {
-      const std::vector<std::pair<std::string, std::string>> fields = {
+      std::vector<std::pair<std::string, std::string>> fields = {
           {"id", policy.id},
           {"table", policy.table.display()},
           {"strategy", policy.strategy},
-          {"ttl", policy.ttl.to_string()},
+          {"ttl", ttl_text(policy)},
           {"partition column", policy.partition_column ? *policy.partition_column : "(from the partition key)"},
           {"target", or_dash(policy.target)},
           {"tags", policy.tags.empty() ? "-" : join(policy.tags, ", ")},
@@ -88,6 +96,7 @@ void print_policy(std::ostream& out, const Policy& policy, OutputFormat format) 
           {"created at", policy.created_at},
           {"updated at", policy.updated_at},
       };
+      if (policy.invalid_reason) fields.emplace_back("error", "invalid: " + *policy.invalid_reason);
       for (const auto& [name, value] : fields) {
         out << name << ":" << std::string(18 - name.size(), ' ') << escape_control(value) << "\n";
       }

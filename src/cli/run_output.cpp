@@ -49,6 +49,7 @@ void RunPrinter::started(const std::vector<Policy>& policies) {
   std::optional<std::chrono::sys_seconds> cutoff;
   bool one = true;
   for (const auto& policy : policies) {
+    if (policy.invalid_reason) continue;  // it has no cutoff: it fails at planning
     const auto mine = policy.ttl.before(now_);
     if (cutoff && *cutoff != mine) one = false;
     cutoff = mine;

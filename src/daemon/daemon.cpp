@@ -11,6 +11,7 @@
 #include <list>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <system_error>
 #include <thread>
 
@@ -170,6 +171,7 @@ class Daemon {
   std::unique_ptr<pqxx::connection> control_;
   std::unique_ptr<PolicyListener> listener_;
   std::atomic<bool> policies_changed_{true};
+  std::set<std::string> reported_invalid_;  // invalid rows already logged, so a poll does not repeat them
   bool down_logged_ = false;
   milliseconds backoff_{1000};
   Clock::time_point next_connect_{};
@@ -417,13 +419,29 @@ void Daemon::tick() {
         if (state.last_started) last.emplace(id, *state.last_started);
         resume.emplace(id, Scheduler::Resume{state.failures, state.next_retry});
       }
-      const auto invalid = scheduler_->update(policies, last, seconds_now(), resume);
+      // A row that does not parse never runs (it has no meaningful ttl or strategy); the others do.
+      std::vector<Policy> runnable;
+      std::set<std::string> now_invalid;
+      for (const auto& policy : policies) {
+        if (!policy.invalid_reason) {
+          runnable.push_back(policy);
+          continue;
+        }
+        now_invalid.insert(policy.id);
+        if (!reported_invalid_.contains(policy.id)) {
+          log_event(err, LogEvent::policy_invalid, {{"policy", policy.id}, {"reason", *policy.invalid_reason}},
+                    "the stored policy is invalid; it will not run until it is fixed");
+        }
+      }
+      reported_invalid_ = std::move(now_invalid);
+      const auto invalid = scheduler_->update(runnable, last, seconds_now(), resume);
       for (const auto& id : invalid) {
         log_event(err, LogEvent::policy_invalid_schedule, {{"policy", id}},
                   "its schedule does not parse; it will not run");
       }
       metrics_.policies(policies, scheduler_->running());
       for (const auto& id : invalid) metrics_.unscheduled(id);
+      for (const auto& id : reported_invalid_) metrics_.unscheduled(id);
       for (const auto& [id, state] : stored) {
         if (state.last_succeeded) metrics_.last_success(id, *state.last_succeeded);
       }

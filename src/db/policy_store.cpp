@@ -45,28 +45,54 @@ std::string relkind_name(const std::string& kind) {
   return "not a table";
 }
 
+// A row written by hand may hold anything: each field that does not parse is recorded in the
+// policy's invalid_reason (the others kept), so one bad row fails its own policy only.
 Policy policy_from_row(const pqxx::row& row) {
   Policy policy;
+  std::vector<std::string> problems;
+  auto attempt = [&](const char* field, auto&& parse) {
+    try {
+      parse();
+    } catch (const Error& e) {
+      problems.push_back(e.what());
+    } catch (const nlohmann::json::exception&) {
+      problems.push_back(std::string("malformed ") + field);
+    } catch (const std::exception&) {
+      problems.push_back(std::string("malformed ") + field);
+    }
+  };
   policy.id = row[0].as<std::string>();
-  try {
-    policy.table = {row[1].as<std::string>(), row[2].as<std::string>()};
-    policy.strategy = row[3].as<std::string>();
-    policy.ttl = Duration::parse(row[4].as<std::string>());
-    if (!row[5].is_null()) policy.partition_column = row[5].as<std::string>();
-    if (!row[6].is_null()) policy.target = row[6].as<std::string>();
+  policy.table = {row[1].as<std::string>(), row[2].as<std::string>()};
+  policy.strategy = row[3].as<std::string>();
+  attempt("ttl", [&] {
+    try {
+      policy.ttl = Duration::parse(row[4].as<std::string>());
+    } catch (...) {
+      policy.raw_ttl = row[4].as<std::string>();
+      throw;
+    }
+  });
+  if (!row[5].is_null()) policy.partition_column = row[5].as<std::string>();
+  if (!row[6].is_null()) policy.target = row[6].as<std::string>();
+  attempt("tags", [&] {
     policy.tags = nlohmann::json::parse(row[7].as<std::string>()).get<std::vector<std::string>>();
-    if (!row[8].is_null()) policy.schedule = row[8].as<std::string>();
-    policy.enabled = row[9].as<bool>();
+  });
+  if (!row[8].is_null()) policy.schedule = row[8].as<std::string>();
+  policy.enabled = row[9].as<bool>();
+  attempt("options", [&] {
     const auto options = nlohmann::json::parse(row[10].as<std::string>());
+    if (!options.is_object()) throw usage_error("malformed options: not a JSON object");
     for (const auto& [key, value] : options.items()) {
       policy.options[key] = value.is_string() ? value.get<std::string>() : value.dump();
     }
-    policy.created_at = row[11].as<std::string>();
-    policy.updated_at = row[12].as<std::string>();
-  } catch (const Error& e) {
-    throw usage_error("policy \"" + policy.id + "\": " + e.what());
-  } catch (const nlohmann::json::exception& e) {
-    throw usage_error("policy \"" + policy.id + "\": malformed tags or options: " + e.what());
+  });
+  policy.created_at = row[11].as<std::string>();
+  policy.updated_at = row[12].as<std::string>();
+  if (problems.empty()) attempt("policy", [&] { validate_policy(policy); });
+  if (!problems.empty()) {
+    std::string reason;
+    for (const auto& problem : problems) reason += (reason.empty() ? "" : "; ") + problem;
+    policy.invalid_reason = reason;
   }
   return policy;
 }
@@ -203,6 +229,7 @@ bool PolicyStore::update(const Policy& updated) {
   pqxx::work tx(connection_);
   Policy before = read_locked(tx, policies_, updated.id);
   Policy candidate = updated;
+  candidate.invalid_reason = std::nullopt;  // validated above: an edit can repair a hand-written row
   candidate.created_at = before.created_at;
   candidate.updated_at = before.updated_at;
   if (candidate == before) return false;

@@ -60,6 +60,10 @@ PolicyPlan plan_policy(const Policy& policy, const TableFacts& table, const Data
                        const Dialect& dialect, const Config& config, std::chrono::sys_seconds now) {
   PolicyPlan plan;
   plan.policy = policy;
+  if (policy.invalid_reason) {
+    plan.error = "invalid policy: " + *policy.invalid_reason;
+    return plan;
+  }
   plan.cutoff = policy.ttl.before(now);
   const std::string name = policy.table.display();
   const StrategySpec* strategy = find_strategy(policy.strategy);

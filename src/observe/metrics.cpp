@@ -65,6 +65,7 @@ Metrics::Metrics(std::string_view version) : registry_(std::make_shared<promethe
   auto& states = BuildGauge().Name("retentiond_policies").Help("Policies by state").Register(*registry_);
   enabled_ = &states.Add({{"state", "enabled"}});
   disabled_ = &states.Add({{"state", "disabled"}});
+  invalid_ = &states.Add({{"state", "invalid"}});
   running_ = &states.Add({{"state", "running"}});
   jobs_ = &BuildCounter()
                .Name("retentiond_jobs_total")
@@ -147,9 +148,12 @@ void Metrics::policies(const std::vector<Policy>& all, std::size_t running_count
   std::lock_guard lock(mutex_);
   std::set<std::string> present;
   double enabled = 0;
+  double invalid = 0;
   for (const auto& policy : all) {
     present.insert(policy.id);
-    enabled += policy.enabled ? 1 : 0;
+    // An invalid row is neither enabled nor disabled: it never runs until it is repaired.
+    invalid += policy.invalid_reason ? 1 : 0;
+    enabled += policy.enabled && !policy.invalid_reason ? 1 : 0;
     const auto it = series_.find(policy.id);
     if (it != series_.end() && it->second->strategy != policy.strategy) remove_series(policy.id);
     if (!series_.contains(policy.id)) add_series(policy);
@@ -168,7 +172,8 @@ void Metrics::policies(const std::vector<Policy>& all, std::size_t running_count
     it = next;
   }
   enabled_->Set(enabled);
-  disabled_->Set(static_cast<double>(all.size()) - enabled);
+  disabled_->Set(static_cast<double>(all.size()) - enabled - invalid);
+  invalid_->Set(invalid);
   running_->Set(static_cast<double>(running_count));
 }
 

@@ -95,6 +95,7 @@ void validate_policy(const Policy& policy) {
   if (!strategy->requires_target() && policy.target) {
     throw usage_error("strategy " + policy.strategy + " takes no target, got " + quote_input(*policy.target));
   }
+  if (policy.raw_ttl) throw usage_error("invalid ttl " + quote_input(*policy.raw_ttl) + ": give a valid --ttl");
   if (policy.ttl.is_zero()) throw usage_error("invalid duration \"0s\": a ttl must be positive");
   if (policy.schedule) (void)Schedule::parse(*policy.schedule);
   for (const auto& [key, value] : policy.options) validate_option(*strategy, key, value);
@@ -107,11 +108,11 @@ nlohmann::ordered_json policy_to_json(const Policy& policy) {
   auto optional = [](const std::optional<std::string>& value) -> nlohmann::ordered_json {
     return value ? nlohmann::ordered_json(*value) : nlohmann::ordered_json(nullptr);
   };
-  return nlohmann::ordered_json{
+  nlohmann::ordered_json json{
       {"id", policy.id},
       {"table", policy.table.display()},
       {"strategy", policy.strategy},
-      {"ttl", policy.ttl.to_string()},
+      {"ttl", ttl_text(policy)},
       {"partition_column", optional(policy.partition_column)},
       {"target", optional(policy.target)},
       {"tags", policy.tags},
@@ -121,6 +122,10 @@ nlohmann::ordered_json policy_to_json(const Policy& policy) {
       {"created_at", policy.created_at},
       {"updated_at", policy.updated_at},
   };
+  if (policy.invalid_reason) json["error"] = *policy.invalid_reason;
+  return json;
 }
+
+std::string ttl_text(const Policy& policy) { return policy.raw_ttl ? *policy.raw_ttl : policy.ttl.to_string(); }
 
 }  // namespace retentiond

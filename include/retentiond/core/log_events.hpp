@@ -26,6 +26,7 @@ namespace retentiond {
   X(leader_released, "leader.released", "the lease was handed back at a clean stop")                         \
   X(leader_release_failed, "leader.release_failed", "the lease could not be released; it expires by itself") \
   X(policies_reloaded, "policies.reloaded", "policies were read again; reason change (NOTIFY) or poll")      \
+  X(policy_invalid, "policy.invalid", "a stored policy row does not parse or validate; that policy never runs")  \
   X(policy_invalid_schedule, "policy.invalid_schedule",                                                      \
     "a stored schedule does not parse; the policy never runs")                                               \
   X(policy_starting, "policy.starting", "a scheduled run begins; late_ms says how long after its slot")      \

@@ -76,6 +76,7 @@ class Metrics {
   prometheus::Gauge* is_leader_;
   prometheus::Gauge* enabled_;
   prometheus::Gauge* disabled_;
+  prometheus::Gauge* invalid_;
   prometheus::Gauge* running_;
   prometheus::Family<prometheus::Counter>* jobs_;
   prometheus::Family<prometheus::Histogram>* durations_;

@@ -27,6 +27,11 @@ struct Policy {
   std::map<std::string, std::string> options;
   std::string created_at;  ///< ISO 8601 UTC, set by the database
   std::string updated_at;
+  /// Set when the stored row does not parse or validate (written by hand): the policy is still
+  /// listed, editable and removable, and fails alone at run time with this reason.
+  std::optional<std::string> invalid_reason;
+  /// The stored ttl text when it does not parse (`ttl` then holds no meaning).
+  std::optional<std::string> raw_ttl;
 
   friend bool operator==(const Policy&, const Policy&) = default;
 };
@@ -35,6 +40,9 @@ struct Policy {
 /// is present when the strategy needs one (and absent otherwise), every option is known and
 /// well-typed, the schedule parses, the id and tags are well-formed. Throws a usage Error.
 void validate_policy(const Policy& policy);
+
+/// The ttl as stored: its canonical text, or the raw text of a row whose ttl does not parse.
+[[nodiscard]] std::string ttl_text(const Policy& policy);
 
 /// `a,b, c` → {"a","b","c"}, sorted and de-duplicated. Tags are 1-63 characters of letters,
 /// digits and `_ . : / -`; anything else is a usage Error naming the tag.
