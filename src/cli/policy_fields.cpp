@@ -1,5 +1,7 @@
 #include "retentiond/cli/policy_fields.hpp"
 
+#include <set>
+
 #include "retentiond/core/error.hpp"
 #include "retentiond/policy/schedule.hpp"
 
@@ -62,6 +64,7 @@ Policy apply_policy_fields(Policy policy, const PolicyFields& fields) {
     policy.schedule = empty_clears(*fields.schedule);
     if (policy.schedule) policy.schedule = Schedule::parse(*policy.schedule).text();
   }
+  std::set<std::string> given;
   for (const auto& option : fields.options) {
     auto equals = option.find('=');
     if (equals == std::string::npos || equals == 0) {
@@ -69,6 +72,8 @@ Policy apply_policy_fields(Policy policy, const PolicyFields& fields) {
     }
     std::string key = option.substr(0, equals);
     std::string value = option.substr(equals + 1);
+    // Keeping the last of two values silently would hide a typo; the user says which one.
+    if (!given.insert(key).second) throw usage_error("option " + quote_input(key) + " is given more than once");
     if (value.empty()) {
       policy.options.erase(key);
     } else {
