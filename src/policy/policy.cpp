@@ -97,6 +97,14 @@ void validate_policy(const Policy& policy) {
   }
   if (policy.raw_ttl) throw usage_error("invalid ttl " + quote_input(*policy.raw_ttl) + ": give a valid --ttl");
   if (policy.ttl.is_zero()) throw usage_error("invalid duration \"0s\": a ttl must be positive");
+  // A ttl is compared with the data's timestamps by the server: its cutoff must be an instant
+  // every supported time type holds, for any now. A thousand years is far beyond any retention
+  // period and keeps the cutoff after the year 1000; 9999y would only fail on every run.
+  constexpr std::int64_t max_ttl_months = 1000 * 12;
+  constexpr std::chrono::seconds mean_month{2'629'746};
+  if (policy.ttl.months() + policy.ttl.seconds() / mean_month > max_ttl_months) {
+    throw usage_error("invalid ttl " + quote_input(policy.ttl.to_string()) + ": a ttl may be at most 1000y");
+  }
   if (policy.schedule) (void)Schedule::parse(*policy.schedule);
   for (const auto& [key, value] : policy.options) validate_option(*strategy, key, value);
   for (const auto& tag : policy.tags) {
