@@ -96,7 +96,7 @@ TEST_CASE("selectors: -- ends the options, so a policy id starting with a dash c
   CHECK(f.pg.scalar("SELECT count(*) FROM retention.policies") == "0");
 }
 
-TEST_CASE("selectors: a live run with --as-of after now needs --allow-future; a dry run takes any instant") {
+TEST_CASE("selectors: a live run with --as-of after now needs --allow-future, a dry run takes any instant") {
   CliFixture f;
   f.setup_with_sample_tables();
   f.pg.execute(

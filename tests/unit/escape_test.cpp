@@ -35,7 +35,7 @@ void check_clean(const std::string& message) {
 
 }  // namespace
 
-TEST_CASE("escape: control characters, DEL, C1 and broken UTF-8 become \\xNN; characters stay whole") {
+TEST_CASE("escape: control characters, DEL, C1 and broken UTF-8 become \\xNN, characters stay whole") {
   CHECK(escape_control("a\nb\rc\td\x1b[31me\x7f") == "a\\x0ab\\x0dc\\x09d\\x1b[31me\\x7f");
   CHECK(escape_control("90日 P1Ü é") == "90日 P1Ü é");
   CHECK(escape_control("\xc2\x9b"

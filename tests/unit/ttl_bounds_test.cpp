@@ -20,7 +20,7 @@ Policy with_ttl(const std::string& ttl) {
 
 }  // namespace
 
-TEST_CASE("ttl bounds: a ttl longer than 1000 years is refused, naming it; up to 1000 years is accepted") {
+TEST_CASE("ttl bounds: a ttl longer than 1000 years is refused naming it, and up to 1000 years is accepted") {
   for (const char* ttl : {"9999y", "1001y", "12001mo", "365250d", "1000y1mo"}) {
     INFO(ttl);
     try {
