@@ -21,8 +21,8 @@ Policy with_ttl(const std::string& ttl) {
 }  // namespace
 
 TEST_CASE("ttl bounds: a ttl longer than 1000 years is refused naming it, and up to 1000 years is accepted") {
-  for (const char* ttl : {"9999y", "1001y", "12001mo", "365250d", "1000y1mo"}) {
-    INFO(ttl);
+  for (const char* ttl : {"9999y", "1001y", "12001mo", "365300d", "1000y1mo"}) {
+    INFO(std::string(ttl));
     try {
       validate_policy(with_ttl(ttl));
       FAIL("accepted");
@@ -32,7 +32,7 @@ TEST_CASE("ttl bounds: a ttl longer than 1000 years is refused naming it, and up
     }
   }
   for (const char* ttl : {"1000y", "999y11mo", "90d", "5y"}) {
-    INFO(ttl);
+    INFO(std::string(ttl));
     CHECK_NOTHROW(validate_policy(with_ttl(ttl)));
   }
 }
