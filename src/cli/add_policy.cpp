@@ -13,7 +13,7 @@ ExitCode add_policy(Context& context, const Policy& policy) {
   validate_policy(check);
 
   auto connection = context.open_database();
-  PolicyStore store(*connection, context.config.database.schema);
+  PolicyStore store(*connection, context.config);
   const Policy stored = store.add(policy);
   if (context.output != OutputFormat::table) {
     print_policy(std::cout, stored, context.output);

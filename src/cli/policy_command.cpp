@@ -23,7 +23,7 @@ struct Subcommand {
 
 PolicyStore open_store(Context& context, std::unique_ptr<pqxx::connection>& connection) {
   connection = context.open_database();
-  return PolicyStore(*connection, context.config.database.schema);
+  return PolicyStore(*connection, context.config);
 }
 
 // Prints a one-line outcome per policy for people, or one JSON document for programs.

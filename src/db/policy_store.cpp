@@ -4,6 +4,9 @@
 #include <pqxx/pqxx>
 
 #include "retentiond/core/error.hpp"
+#include "retentiond/dialect/postgresql.hpp"
+#include "retentiond/engine/table_eligibility.hpp"
+#include "retentiond/policy/policy_conflicts.hpp"
 #include "retentiond/sql/identifier.hpp"
 #include "retentiond/strategy/strategy.hpp"
 
@@ -16,34 +19,9 @@ constexpr const char* policy_columns = R"sql(
   to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
   to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))sql";
 
-// The relation, its kind, and the single-column partition key when there is one (an
-// expression or multi-column key yields NULL: retention then needs an explicit column).
-constexpr const char* table_facts_sql = R"sql(
-SELECT c.oid::bigint, c.relkind::text, c.relispartition,
-       (SELECT a.attname::text
-          FROM pg_catalog.pg_partitioned_table pt
-          JOIN pg_catalog.pg_attribute a ON a.attrelid = pt.partrelid AND a.attnum = pt.partattrs[0]
-         WHERE pt.partrelid = c.oid AND pt.partnatts = 1)
-  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
- WHERE n.nspname = $1 AND c.relname = $2)sql";
-
-constexpr const char* column_type_sql = R"sql(
-SELECT pg_catalog.format_type(a.atttypid, NULL)
-  FROM pg_catalog.pg_attribute a
- WHERE a.attrelid = $1::bigint::oid AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped)sql";
-
 // Who made the change, as the database sees it: role and client address (`local` for a Unix
 // socket), so the trail holds even when several hosts share one set of credentials.
 constexpr const char* actor_sql = "current_user || '@' || coalesce(host(inet_client_addr()), 'local')";
-
-std::string relkind_name(const std::string& kind) {
-  if (kind == "v") return "a view";
-  if (kind == "m") return "a materialized view";
-  if (kind == "f") return "a foreign table";
-  if (kind == "S") return "a sequence";
-  if (kind == "i" || kind == "I") return "an index";
-  return "not a table";
-}
 
 // A row written by hand may hold anything: each field that does not parse is recorded in the
 // policy's invalid_reason (the others kept), so one bad row fails its own policy only.
@@ -110,52 +88,41 @@ PolicyStore::PolicyStore(pqxx::connection& connection, std::string schema)
       policies_(quote_identifier(schema_) + ".policies"),
       events_(quote_identifier(schema_) + ".policy_events") {}
 
+PolicyStore::PolicyStore(pqxx::connection& connection, const Config& config)
+    : PolicyStore(connection, config.database.schema) {
+  repositories_.emplace();
+  for (const auto& [name, repository] : config.snapshot.repositories) repositories_->insert(name);
+}
+
 namespace {
 
-// Runs the catalog checks of a policy about to be written, in the writing transaction.
-void check_against_catalog(pqxx::transaction_base& tx, const Policy& policy) {
-  const std::string table = policy.table.display();
-  auto facts = tx.exec_params(table_facts_sql, policy.table.schema, policy.table.name);
-  if (facts.empty()) throw usage_error("table " + table + " does not exist");
-  const auto oid = facts[0][0].as<long long>();
-  const auto kind = facts[0][1].as<std::string>();
-  if (kind != "r" && kind != "p") throw usage_error(table + " is " + relkind_name(kind) + ", not a table");
-  if (facts[0][2].as<bool>()) {
-    throw usage_error(table + " is a partition of another table; give the policy to its parent");
+// Runs the catalog checks of a policy about to be written, in the writing transaction: the
+// table by the rule planning applies (table_ineligibility), and the target.
+void check_against_catalog(pqxx::transaction_base& tx, const Policy& policy, const std::string& schema,
+                           const std::optional<std::set<std::string>>& repositories) {
+  const auto facts = postgresql_table_facts(tx, {TableRequest{policy.table, policy.partition_column}});
+  if (auto reason = table_ineligibility(facts.front(), policy, schema)) throw usage_error(*reason);
+  if (policy.strategy == "reallocate" && policy.target &&
+      tx.exec_params("SELECT 1 FROM pg_catalog.pg_tablespace WHERE spcname = $1", *policy.target).empty()) {
+    throw usage_error("tablespace " + quote_input(*policy.target) + " does not exist");
   }
-  const bool partitioned = kind == "p";
-  const std::optional<std::string> key =
-      facts[0][3].is_null() ? std::nullopt : std::optional<std::string>(facts[0][3].as<std::string>());
+  if (policy.strategy == "snapshot" && policy.target && repositories && !repositories->contains(*policy.target)) {
+    throw usage_error("snapshot repository " + quote_input(*policy.target) +
+                      " is not configured (snapshot.repositories)");
+  }
+}
 
-  if (!partitioned) {
-    const auto* strategy = find_strategy(policy.strategy);
-    if (strategy != nullptr && strategy->needs_partitions) {
-      throw usage_error("strategy " + policy.strategy + " needs a partitioned table; " + table +
-                        " is a plain table");
-    }
-    if (!policy.partition_column) {
-      throw usage_error(table + " is not partitioned: name its time column, e.g. " + table + ":created_at");
-    }
+// The other policies of the table must not undo this one (policy_conflict). An invalid row
+// is no policy to conflict with: it never runs until an edit makes it valid, which checks it.
+void check_conflicts(pqxx::transaction_base& tx, const std::string& policies, const Policy& policy) {
+  std::vector<Policy> others;
+  for (const auto& row : tx.exec_params(std::string("SELECT") + policy_columns + " FROM " + policies +
+                                            " WHERE table_schema = $1 AND table_name = $2 AND id <> $3 ORDER BY id",
+                                        policy.table.schema, policy.table.name, policy.id)) {
+    Policy other = policy_from_row(row);
+    if (!other.invalid_reason) others.push_back(std::move(other));
   }
-  if (partitioned && policy.partition_column && key && *policy.partition_column != *key) {
-    throw usage_error("partition column \"" + *policy.partition_column + "\" does not match the partition key of " +
-                      table + " (\"" + *key + "\")");
-  }
-  if (partitioned && !policy.partition_column && !key) {
-    throw usage_error(table + " has no single-column partition key: name the time column, e.g. " + table + ":ts");
-  }
-  if (policy.partition_column) {
-    auto type = tx.exec_params(column_type_sql, oid, *policy.partition_column);
-    if (type.empty()) {
-      throw usage_error("column \"" + *policy.partition_column + "\" does not exist in " + table);
-    }
-    const auto type_name = type[0][0].as<std::string>();
-    if (type_name != "timestamp with time zone" && type_name != "timestamp without time zone" &&
-        type_name != "date") {
-      throw usage_error("column \"" + *policy.partition_column + "\" of " + table + " is " + type_name +
-                        "; retention needs timestamptz, timestamp or date");
-    }
-  }
+  if (auto reason = policy_conflict(policy, others)) throw usage_error(*reason);
 }
 
 }  // namespace
@@ -198,7 +165,7 @@ Policy read_locked(pqxx::transaction_base& tx, const std::string& policies, cons
 
 Policy PolicyStore::add(Policy policy) {
   pqxx::work tx(connection_);
-  check_against_catalog(tx, policy);
+  check_against_catalog(tx, policy, schema_, repositories_);
   const bool generated = policy.id.empty();
   if (generated) {
     const std::string base = default_policy_id(policy.table, policy.strategy);
@@ -208,6 +175,7 @@ Policy PolicyStore::add(Policy policy) {
     }
   }
   validate_policy(policy);
+  check_conflicts(tx, policies_, policy);
   auto inserted = tx.exec_params(
       "INSERT INTO " + policies_ +
           " (id, table_schema, table_name, strategy, ttl, partition_column, target, tags, schedule, enabled, options)"
@@ -233,7 +201,8 @@ bool PolicyStore::update(const Policy& updated) {
   candidate.created_at = before.created_at;
   candidate.updated_at = before.updated_at;
   if (candidate == before) return false;
-  check_against_catalog(tx, candidate);
+  check_against_catalog(tx, candidate, schema_, repositories_);
+  check_conflicts(tx, policies_, candidate);
   auto rows = tx.exec_params(
       "UPDATE " + policies_ +
           " SET table_schema = $2, table_name = $3, strategy = $4, ttl = $5, partition_column = $6, target = $7,"

@@ -19,12 +19,21 @@ namespace {
 constexpr const char* tables_sql = R"sql(
 SELECT r.ord - 1, c.oid::bigint, c.relkind::text, key.attname::text,
        pg_catalog.format_type(coalesce(col.atttypid, key.atttypid), NULL),
-       pg_catalog.pg_partition_root(c.oid)::oid::bigint
+       pg_catalog.pg_partition_root(c.oid)::oid::bigint,
+       c.relispartition, c.relpersistence::text, pt.partstrat::text, pt.partnatts::int,
+       0 = ANY(pt.partattrs::int2[]),
+       CASE WHEN c.relkind = 'r' THEN
+         (SELECT a.attname::text FROM pg_catalog.pg_attribute a
+           WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+             AND a.atttypid IN ('pg_catalog.timestamptz'::pg_catalog.regtype,
+                                'pg_catalog.timestamp'::pg_catalog.regtype, 'pg_catalog.date'::pg_catalog.regtype)
+           ORDER BY a.attnum LIMIT 1) END
   FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS r(item, ord)
   LEFT JOIN pg_catalog.pg_namespace n ON n.nspname = r.item->>0
   LEFT JOIN pg_catalog.pg_class c ON c.relnamespace = n.oid AND c.relname = r.item->>1
-  LEFT JOIN pg_catalog.pg_partitioned_table pt ON pt.partrelid = c.oid AND pt.partnatts = 1
-  LEFT JOIN pg_catalog.pg_attribute key ON key.attrelid = pt.partrelid AND key.attnum = pt.partattrs[0]
+  LEFT JOIN pg_catalog.pg_partitioned_table pt ON pt.partrelid = c.oid
+  LEFT JOIN pg_catalog.pg_attribute key ON key.attrelid = pt.partrelid AND pt.partnatts = 1
+                                       AND key.attnum = pt.partattrs[0]
   LEFT JOIN pg_catalog.pg_attribute col ON col.attrelid = c.oid AND col.attname = r.item->>2
                                        AND col.attnum > 0 AND NOT col.attisdropped
  ORDER BY r.ord)sql";
@@ -42,8 +51,7 @@ SELECT i.inhparent::bigint, n.nspname::text, c.relname::text, pg_catalog.pg_get_
 
 }  // namespace
 
-std::vector<TableFacts> PostgresqlDialect::describe_tables(pqxx::connection& connection,
-                                                           const std::vector<TableRequest>& tables) const {
+std::vector<TableFacts> postgresql_table_facts(pqxx::transaction_base& tx, const std::vector<TableRequest>& tables) {
   std::vector<TableFacts> facts(tables.size());
   if (tables.empty()) return facts;
   nlohmann::json request = nlohmann::json::array();
@@ -51,25 +59,43 @@ std::vector<TableFacts> PostgresqlDialect::describe_tables(pqxx::connection& con
     request.push_back(
         {t.table.schema, t.table.name, t.time_column ? nlohmann::json(*t.time_column) : nlohmann::json()});
   }
-
-  pqxx::read_transaction tx(connection);
-  // pg_get_expr prints bounds in the session's time zone and date style; pin both so the
-  // bound parser sees one format and every instant is UTC.
-  tx.exec0("SET LOCAL TimeZone = 'UTC'");
-  tx.exec0("SET LOCAL DateStyle = 'ISO, YMD'");
-  std::map<long long, std::size_t> partitioned;  // parent oid → index into facts
   for (const auto& row : tx.exec_params(tables_sql, request.dump())) {
     const auto index = row[0].as<std::size_t>();
     TableFacts& f = facts[index];
     f.table = tables[index].table;
     if (row[1].is_null()) continue;
-    const auto kind = row[2].as<std::string>();
-    f.exists = kind == "r" || kind == "p";
-    f.partitioned = kind == "p";
+    f.oid = row[1].as<std::int64_t>();
+    f.relkind = row[2].as<std::string>();
+    f.exists = f.relkind == "r" || f.relkind == "p";
+    f.partitioned = f.relkind == "p";
     if (!row[3].is_null()) f.key_column = row[3].as<std::string>();
     if (!row[4].is_null()) f.key_type = row[4].as<std::string>();
     if (!row[5].is_null()) f.tree_root = row[5].as<std::int64_t>();
-    if (f.partitioned) partitioned.emplace(row[1].as<long long>(), index);
+    f.is_partition = row[6].as<bool>();
+    f.temporary = row[7].as<std::string>() == "t";
+    if (!row[8].is_null()) {
+      const std::string method = row[8].as<std::string>();
+      f.method = method == "l" ? PartitionMethod::list : method == "h" ? PartitionMethod::hash : PartitionMethod::range;
+      f.key_columns = row[9].as<int>();
+      f.key_has_expression = row[10].as<bool>();
+    }
+    if (!row[11].is_null()) f.first_time_column = row[11].as<std::string>();
+  }
+  return facts;
+}
+
+std::vector<TableFacts> PostgresqlDialect::describe_tables(pqxx::connection& connection,
+                                                           const std::vector<TableRequest>& tables) const {
+  if (tables.empty()) return std::vector<TableFacts>(tables.size());
+  pqxx::read_transaction tx(connection);
+  // pg_get_expr prints bounds in the session's time zone and date style; pin both so the
+  // bound parser sees one format and every instant is UTC.
+  tx.exec0("SET LOCAL TimeZone = 'UTC'");
+  tx.exec0("SET LOCAL DateStyle = 'ISO, YMD'");
+  std::vector<TableFacts> facts = postgresql_table_facts(tx, tables);
+  std::map<long long, std::size_t> partitioned;  // parent oid → index into facts
+  for (std::size_t index = 0; index < facts.size(); ++index) {
+    if (facts[index].partitioned) partitioned.emplace(facts[index].oid, index);
   }
   if (!partitioned.empty()) {
     std::vector<std::size_t> counts(facts.size());

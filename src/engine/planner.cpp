@@ -1,6 +1,7 @@
 #include "retentiond/engine/planner.hpp"
 
 #include "retentiond/core/error.hpp"
+#include "retentiond/engine/table_eligibility.hpp"
 #include "retentiond/strategy/option_values.hpp"
 #include "retentiond/strategy/strategy.hpp"
 
@@ -54,10 +55,30 @@ std::vector<const PartitionFacts*> classify(const TableFacts& table, std::chrono
   return expired;
 }
 
+// A partition that an enabled snapshot policy of the same table would archive is never dropped
+// unarchived: a delete leaves it to the snapshot, whatever order the two run in (the daemon runs
+// them separately, a row written by hand may give the delete the shorter ttl).
+void keep_for_snapshots(const Policy& policy, std::span<const Policy> same_table, std::chrono::sys_seconds now,
+                        std::vector<const PartitionFacts*>& expired, std::vector<Skip>& skipped) {
+  for (const Policy& other : same_table) {
+    if (other.id == policy.id || other.strategy != "snapshot" || !other.enabled || other.table != policy.table) {
+      continue;
+    }
+    const auto archive_cutoff = other.ttl.before(now);
+    std::erase_if(expired, [&](const PartitionFacts* partition) {
+      if (*partition->upper > archive_cutoff || partition->sub_partitioned) return false;
+      skipped.push_back({partition->name, "kept for snapshot policy " + quote_input(other.id) +
+                                              ", which archives it first"});
+      return true;
+    });
+  }
+}
+
 }  // namespace
 
 PolicyPlan plan_policy(const Policy& policy, const TableFacts& table, const DatabaseFacts& database,
-                       const Dialect& dialect, const Config& config, std::chrono::sys_seconds now) {
+                       const Dialect& dialect, const Config& config, std::chrono::sys_seconds now,
+                       std::span<const Policy> same_table) {
   PolicyPlan plan;
   plan.policy = policy;
   if (policy.invalid_reason) {
@@ -77,34 +98,20 @@ PolicyPlan plan_policy(const Policy& policy, const TableFacts& table, const Data
     plan.error = "strategy " + policy.strategy + " needs a target and the policy has none";
     return plan;
   }
-  if (!table.exists) {
-    plan.error = "table " + name + " does not exist";
-    return plan;
-  }
-  if (!table.partitioned && strategy->needs_partitions) {
-    plan.error = "strategy " + policy.strategy + " needs a partitioned table; " + name + " is a plain table";
-    return plan;
-  }
-  if (!table.partitioned && !policy.partition_column) {
-    plan.error = name + " is not partitioned and the policy names no time column";
-    return plan;
-  }
-  if (table.partitioned && !table.key_column) {
-    plan.error = name + " has no single-column partition key";
-    return plan;
-  }
-  if (table.key_type.empty()) {
-    plan.error = "column \"" + policy.partition_column.value_or("") + "\" does not exist in " + name;
-    return plan;
-  }
-  if (!is_supported_time_type(table.key_type)) {
-    plan.error = "the time column of " + name + " is " + table.key_type +
-                 "; retention supports timestamptz, timestamp and date";
+  // The rule adding a policy applies: a row written by hand that names a table no policy may
+  // work on (retentiond's own, the system's, a LIST-partitioned one) fails here, never runs.
+  if (auto reason = table_ineligibility(table, policy, config.database.schema)) {
+    plan.error = std::move(*reason);
     return plan;
   }
   const auto default_lock_timeout =
       std::chrono::duration_cast<std::chrono::milliseconds>(config.database.lock_timeout.seconds());
   try {
+    std::vector<const PartitionFacts*> expired;
+    if (table.partitioned) {
+      expired = classify(table, plan.cutoff, plan.skipped);
+      if (policy.strategy == "delete") keep_for_snapshots(policy, same_table, now, expired, plan.skipped);
+    }
     PlanContext context{
         .policy = policy,
         .table = table,
@@ -113,8 +120,7 @@ PolicyPlan plan_policy(const Policy& policy, const TableFacts& table, const Data
         .config = config,
         .cutoff = plan.cutoff,
         .cutoff_text = format_instant(plan.cutoff),
-        .expired = table.partitioned ? classify(table, plan.cutoff, plan.skipped)
-                                     : std::vector<const PartitionFacts*>{},
+        .expired = std::move(expired),
         .lock_timeout = option_duration(policy, "lock_timeout", default_lock_timeout),
     };
     strategy->plan(context, plan);

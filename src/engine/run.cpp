@@ -10,6 +10,7 @@
 #include <optional>
 #include <random>
 #include <set>
+#include <span>
 #include <system_error>
 #include <thread>
 
@@ -124,6 +125,28 @@ void forget_removed(TableFacts& facts, const PolicyPlan& plan) {
   std::erase_if(facts.partitions, [&](const PartitionFacts& p) { return removed.contains(p.name); });
 }
 
+// Every stored policy by table, whatever the selection (the daemon runs one policy at a time):
+// a delete's plan needs its table's snapshot policies to leave their partitions to them.
+using PoliciesByTable = std::map<QualifiedName, std::vector<Policy>>;
+
+PoliciesByTable policies_by_table(pqxx::connection& connection, const Config& config,
+                                  const std::vector<Policy>& selected) {
+  PoliciesByTable by_table;
+  if (std::none_of(selected.begin(), selected.end(), [](const Policy& p) { return p.strategy == "delete"; })) {
+    return by_table;
+  }
+  for (auto& policy : PolicyStore(connection, config.database.schema).list()) {
+    by_table[policy.table].push_back(std::move(policy));
+  }
+  return by_table;
+}
+
+std::span<const Policy> same_table(const PoliciesByTable& by_table, const Policy& policy) {
+  const auto found = by_table.find(policy.table);
+  if (found == by_table.end()) return {};
+  return found->second;
+}
+
 std::string new_run_id() {
   std::random_device device;
   std::mt19937_64 random(device());
@@ -139,7 +162,8 @@ class Lanes {
   Lanes(const Config& config, const Dialect& dialect, const RunRequest& request,
         const std::vector<Policy>& policies, const std::vector<std::size_t>& table_of,
         std::vector<TableFacts>& tables, const DatabaseFacts& database,
-        std::vector<std::optional<PolicyPlan>>& early, std::size_t sessions, OrderedReport& report)
+        const PoliciesByTable& by_table, std::vector<std::optional<PolicyPlan>>& early, std::size_t sessions,
+        OrderedReport& report)
       : config_(config),
         dialect_(dialect),
         request_(request),
@@ -147,9 +171,10 @@ class Lanes {
         table_of_(table_of),
         tables_(tables),
         database_(database),
+        by_table_(by_table),
         early_(early),
         report_(report),
-        lanes_(work_lanes(table_of, tables, sessions)),
+        lanes_(archive_first(work_lanes(table_of, tables, sessions), policies, table_of, tables)),
         uses_(tables.size()),
         same_table_(tables.size()),
         run_id_(new_run_id()),
@@ -200,7 +225,8 @@ class Lanes {
     const std::size_t t = table_of_[i];
     PolicyPlan plan = early_[i]
                           ? std::move(*early_[i])
-                          : plan_policy(policies_[i], tables_[t], database_, dialect_, config_, request_.now);
+                          : plan_policy(policies_[i], tables_[t], database_, dialect_, config_, request_.now,
+                                        same_table(by_table_, policies_[i]));
     early_[i].reset();
     if (executor != nullptr && request_.lock_tables && !plan.error && !plan.actions.empty() &&
         !locked.contains(plan.policy.table)) {
@@ -242,6 +268,7 @@ class Lanes {
   const std::vector<std::size_t>& table_of_;
   std::vector<TableFacts>& tables_;
   const DatabaseFacts& database_;
+  const PoliciesByTable& by_table_;
   std::vector<std::optional<PolicyPlan>>& early_;
   OrderedReport& report_;
   const std::vector<std::vector<std::size_t>> lanes_;
@@ -294,6 +321,7 @@ RunSummary run_once(pqxx::connection& connection, const Config& config, const Di
                     const RunRequest& request, RunObserver& observer) {
   const std::vector<Policy> policies = select_policies(connection, config, request);
   observer.started(policies);
+  const PoliciesByTable by_table = policies_by_table(connection, config, policies);
 
   std::vector<TableRequest> requests;
   std::vector<std::size_t> table_of;  // per policy: its index into requests
@@ -315,7 +343,8 @@ RunSummary run_once(pqxx::connection& connection, const Config& config, const Di
   for (std::size_t i = 0; i < policies.size(); ++i) {
     const TableFacts& facts = tables[table_of[i]];
     if (!facts.partitioned)
-      early[i] = plan_policy(policies[i], facts, database, dialect, config, request.now);
+      early[i] = plan_policy(policies[i], facts, database, dialect, config, request.now,
+                             same_table(by_table, policies[i]));
   }
   drop_empty_row_deletes(connection, dialect, early);
 
@@ -329,8 +358,8 @@ RunSummary run_once(pqxx::connection& connection, const Config& config, const Di
   }
   Sessions helpers = opening.valid() ? opening.get() : Sessions{};
   OrderedReport report(observer, policies.size());
-  Lanes lanes(config, dialect, request, policies, table_of, tables, database, early, 1 + helpers.size(),
-              report);
+  Lanes lanes(config, dialect, request, policies, table_of, tables, database, by_table, early,
+              1 + helpers.size(), report);
   // A session beyond the lanes would have nothing to do (one partition tree is one lane).
   helpers.resize(std::min(helpers.size(), lanes.count() > 0 ? lanes.count() - 1 : 0));
   {

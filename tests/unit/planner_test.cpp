@@ -400,7 +400,7 @@ TEST_CASE("planner: a plain table whose policy names no time column is an error"
   p.partition_column.reset();
   const auto result = plan(p, plain());
   REQUIRE(result.error.has_value());
-  CHECK(*result.error == "public.events is not partitioned and the policy names no time column");
+  CHECK(*result.error == "public.events is not partitioned and has no column of type timestamptz, timestamp or date");
   CHECK(result.actions.empty());
 }
 
@@ -524,8 +524,8 @@ TEST_CASE("planner: a table that does not exist fails the policy") {
 TEST_CASE("planner: an unsupported key type fails the policy naming the type") {
   const auto result = plan(policy("delete"), partitioned(1, 3, "integer"));
   REQUIRE(result.error.has_value());
-  CHECK(*result.error ==
-        "the time column of public.metrics is integer; retention supports timestamptz, timestamp and date");
+  CHECK(*result.error == "the partition key \"ts\" of public.metrics is integer; retention needs timestamptz, "
+                         "timestamp or date (numeric epoch keys are not supported)");
   CHECK(result.actions.empty());
   CHECK(plan(plain_policy(), plain("bigint")).error.has_value());
   CHECK(plan(plain_policy(), plain("text")).error.has_value());
@@ -540,9 +540,11 @@ TEST_CASE("planner: a partitioned table without a single-column key fails the po
   TableFacts t = partitioned();
   t.key_column.reset();
   t.key_type.clear();
+  t.key_columns = 2;
   const auto result = plan(policy("delete"), t);
   REQUIRE(result.error.has_value());
-  CHECK(*result.error == "public.metrics has no single-column partition key");
+  CHECK(*result.error == "public.metrics has a partition key of 2 columns; retention needs a table partitioned by "
+                         "RANGE on one column of type timestamptz, timestamp or date");
 }
 
 TEST_CASE("planner: an unknown strategy fails the policy") {

@@ -1,8 +1,16 @@
 #pragma once
 
+#include <pqxx/transaction_base>
+
 #include "retentiond/dialect/dialect.hpp"
 
 namespace retentiond {
+
+/// The facts of every requested table, without their partitions, read in `tx` (one query):
+/// what describe_tables starts from, and what adding or editing a policy checks in its
+/// writing transaction.
+[[nodiscard]] std::vector<TableFacts> postgresql_table_facts(pqxx::transaction_base& tx,
+                                                             const std::vector<TableRequest>& tables);
 
 /// PostgreSQL 13+: declarative range partitioning, tablespaces, COPY.
 class PostgresqlDialect final : public Dialect {

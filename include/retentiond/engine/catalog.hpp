@@ -29,14 +29,27 @@ struct PartitionFacts {
   bool foreign = false;          ///< a foreign table: its rows live on another server
 };
 
+/// How a partitioned table splits its rows (PostgreSQL: pg_partitioned_table.partstrat).
+enum class PartitionMethod { range, list, hash };
+
 /// A policy's table as the catalog describes it, gathered for every policy of a run in a
-/// constant number of queries.
+/// constant number of queries. Adding or editing a policy reads the same facts (without the
+/// partitions), so both judge a table by one function (table_ineligibility).
 struct TableFacts {
   QualifiedName table;
-  bool exists = false;
+  bool exists = false;  ///< exists and is a table (plain or partitioned)
   bool partitioned = false;
+  std::string relkind;  ///< pg_class.relkind; empty when no relation has the name
+  std::int64_t oid = 0;
+  bool is_partition = false;  ///< a partition of another table (relispartition)
+  bool temporary = false;     ///< a temporary table (relpersistence 't'), of any session
+  PartitionMethod method = PartitionMethod::range;  ///< when partitioned
+  int key_columns = 1;                              ///< when partitioned: columns of the key
+  bool key_has_expression = false;                  ///< when partitioned: a key part is an expression
   std::optional<std::string> key_column;   ///< single-column partition key
   std::string key_type;                    ///< format_type of the key / time column
+  /// Plain tables: the first column of a time type, to suggest when the policy names none.
+  std::optional<std::string> first_time_column;
   std::vector<PartitionFacts> partitions;  ///< ordered by lower bound, unbounded first
   /// The top of the partition tree the table belongs to (PostgreSQL: pg_partition_root), when
   /// it is in one. A run works on the tables of one tree in one session, one after the other:

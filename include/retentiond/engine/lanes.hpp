@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "retentiond/engine/catalog.hpp"
+#include "retentiond/policy/policy.hpp"
 
 namespace retentiond {
 
@@ -17,5 +18,15 @@ namespace retentiond {
 [[nodiscard]] std::vector<std::vector<std::size_t>> work_lanes(const std::vector<std::size_t>& table_of,
                                                                const std::vector<TableFacts>& tables,
                                                                std::size_t sessions);
+
+/// The lanes with each table's policies in archive-first order, whatever their ids: snapshot,
+/// then reallocate, then delete (id order among equals), so a partition that a snapshot policy
+/// archives is archived before a delete of the same table could drop it, and a move to a
+/// tablespace happens before the drop. Each table's policies take the lane positions they had;
+/// the policies of other tables keep theirs. `policies[i]` is policy i.
+[[nodiscard]] std::vector<std::vector<std::size_t>> archive_first(std::vector<std::vector<std::size_t>> lanes,
+                                                                  const std::vector<Policy>& policies,
+                                                                  const std::vector<std::size_t>& table_of,
+                                                                  const std::vector<TableFacts>& tables);
 
 }  // namespace retentiond

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -34,8 +35,11 @@ struct PlanContext {
 /// Plans one policy: cutoff = ttl before `now`; checks the table (exists, key type, shape the
 /// strategy needs); sorts partitions into expired and skipped (with the reason); then lets the
 /// strategy turn the expired ones into actions. Pure: the same inputs give the same plan.
+/// `same_table` holds the other policies of the table (the policy itself may be among them): a
+/// delete skips every partition an enabled snapshot policy of them would archive.
 [[nodiscard]] PolicyPlan plan_policy(const Policy& policy, const TableFacts& table,
                                      const DatabaseFacts& database, const Dialect& dialect,
-                                     const Config& config, std::chrono::sys_seconds now);
+                                     const Config& config, std::chrono::sys_seconds now,
+                                     std::span<const Policy> same_table = {});
 
 }  // namespace retentiond
