@@ -28,7 +28,8 @@ struct RunRequest {
   const StopRequest* stop = nullptr;
   /// A live run over several tables works on up to this many at once, each in its own session
   /// (the first is the caller's, the others come from `open_session`); the policies of one table,
-  /// or of one partition tree, run in one session in id order. Clearing a backlog is mostly
+  /// or of one partition tree, run in one session (a table's policies archive first: see
+  /// archive_first). Clearing a backlog is mostly
   /// waiting for the server and its disk, which a second session overlaps. A dry run uses one.
   /// The report stays in policy order, so a policy finished ahead of its turn is held (plan and
   /// results) until those before it are reported.
