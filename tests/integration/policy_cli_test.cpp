@@ -1,3 +1,8 @@
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
 #include <doctest/doctest.h>
 
 #include <nlohmann/json.hpp>
@@ -32,6 +37,13 @@ TEST_CASE("policy: add, list, edit, disable, enable and rm --tags round trip wit
   REQUIRE(f.rd({"ttl", "public.events:created_at", "delete", "30d", "--tags", "tenant-a", "--option",
                 "batch_size=500", "--schedule", "*/15 * * * *"})
               .exit_code == 0);
+  // A reallocate's tablespace must exist: one in the server's directory, owned like it.
+  const auto location = f.pg.directory() / "cold_ts";
+  std::filesystem::create_directory(location);
+  struct stat owner {};
+  REQUIRE(::stat(f.pg.directory().c_str(), &owner) == 0);
+  REQUIRE(::chown(location.c_str(), owner.st_uid, owner.st_gid) == 0);
+  f.pg.execute("CREATE TABLESPACE cold_ts LOCATION '" + location.string() + "'");
   auto added = f.rd({"policy", "add", "--table", "public.metrics", "--strategy", "reallocate", "--target", "cold_ts",
                      "--ttl", "P1M", "--tags", "tenant-b", "--id", "metrics-cold", "--disabled"});
   REQUIRE_MESSAGE(added.exit_code == 0, added.err);
