@@ -61,7 +61,8 @@ std::vector<const PartitionFacts*> classify(const TableFacts& table, std::chrono
 void keep_for_snapshots(const Policy& policy, std::span<const Policy> same_table, std::chrono::sys_seconds now,
                         std::vector<const PartitionFacts*>& expired, std::vector<Skip>& skipped) {
   for (const Policy& other : same_table) {
-    if (other.id == policy.id || other.strategy != "snapshot" || !other.enabled || other.table != policy.table) {
+    if (other.id == policy.id || other.strategy != "snapshot" || !other.enabled || other.invalid_reason ||
+        other.table != policy.table) {
       continue;
     }
     const auto archive_cutoff = other.ttl.before(now);
