@@ -50,7 +50,7 @@ Policy apply_policy_fields(Policy policy, const PolicyFields& fields) {
   if (fields.table) policy.table = QualifiedName::parse(*fields.table);
   if (fields.strategy) policy.strategy = *fields.strategy;
   if (fields.ttl) {
-    policy.ttl = Duration::parse(*fields.ttl);
+    policy.ttl = parse_ttl(*fields.ttl);
     policy.raw_ttl = std::nullopt;
   }
   if (fields.partition_column) {

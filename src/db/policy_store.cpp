@@ -44,7 +44,7 @@ Policy policy_from_row(const pqxx::row& row) {
   policy.strategy = row[3].as<std::string>();
   attempt("ttl", [&] {
     try {
-      policy.ttl = Duration::parse(row[4].as<std::string>());
+      policy.ttl = parse_ttl(row[4].as<std::string>());
     } catch (...) {
       policy.raw_ttl = row[4].as<std::string>();
       throw;

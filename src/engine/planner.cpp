@@ -87,6 +87,11 @@ PolicyPlan plan_policy(const Policy& policy, const TableFacts& table, const Data
     return plan;
   }
   plan.cutoff = policy.ttl.before(now);
+  // Said here, for this policy alone, rather than as the server's "timestamp out of range".
+  if (auto problem = cutoff_problem(policy.ttl, now)) {
+    plan.error = *problem;
+    return plan;
+  }
   const std::string name = policy.table.display();
   const StrategySpec* strategy = find_strategy(policy.strategy);
   if (strategy == nullptr) {

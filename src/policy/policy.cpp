@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "retentiond/core/error.hpp"
+#include "retentiond/core/time.hpp"
 #include "retentiond/policy/schedule.hpp"
 #include "retentiond/strategy/strategy.hpp"
 
@@ -26,7 +27,31 @@ std::string_view trim(std::string_view text) {
   return text;
 }
 
+constexpr std::int64_t kMeanMonthSeconds = 2'629'746;  // 365.2425 days / 12, as Duration counts
+
+bool within_max_ttl(const Duration& ttl) {
+  return ttl.months() * kMeanMonthSeconds + ttl.seconds().count() <= kMaxTtlYears * 12 * kMeanMonthSeconds;
+}
+
+std::string too_long(std::string_view text) {
+  return "invalid ttl " + quote_input(text) + ": it is longer than " + std::to_string(kMaxTtlYears) +
+         "y, the longest ttl (its cutoff must fall after the year 1)";
+}
+
 }  // namespace
+
+Duration parse_ttl(std::string_view text) {
+  const Duration ttl = Duration::parse(text);
+  if (!within_max_ttl(ttl)) throw usage_error(too_long(text));
+  return ttl;
+}
+
+std::optional<std::string> cutoff_problem(const Duration& ttl, std::chrono::sys_seconds now) {
+  const auto cutoff = ttl.before(now);
+  if (cutoff >= kEarliestCutoff) return std::nullopt;
+  return "the cutoff " + format_instant(cutoff) + " (" + format_instant(now) + " - ttl " + ttl.to_string() +
+         ") lies before " + format_instant(kEarliestCutoff) + ", which no database compares; give a shorter ttl";
+}
 
 void validate_policy_id(std::string_view id) {
   if (!is_label(id, 128)) {
@@ -97,14 +122,7 @@ void validate_policy(const Policy& policy) {
   }
   if (policy.raw_ttl) throw usage_error("invalid ttl " + quote_input(*policy.raw_ttl) + ": give a valid --ttl");
   if (policy.ttl.is_zero()) throw usage_error("invalid duration \"0s\": a ttl must be positive");
-  // A ttl is compared with the data's timestamps by the server: its cutoff must be an instant
-  // every supported time type holds, for any now. A thousand years is far beyond any retention
-  // period and keeps the cutoff after the year 1000; 9999y would only fail on every run.
-  constexpr std::int64_t max_ttl_months = 1000 * 12;
-  constexpr std::chrono::seconds mean_month{2'629'746};
-  if (policy.ttl.months() + policy.ttl.seconds() / mean_month > max_ttl_months) {
-    throw usage_error("invalid ttl " + quote_input(policy.ttl.to_string()) + ": a ttl may be at most 1000y");
-  }
+  if (!within_max_ttl(policy.ttl)) throw usage_error(too_long(policy.ttl.to_string()));
   if (policy.schedule) (void)Schedule::parse(*policy.schedule);
   for (const auto& [key, value] : policy.options) validate_option(*strategy, key, value);
   for (const auto& tag : policy.tags) {

@@ -120,3 +120,75 @@ TEST_CASE("invalid policies: run --once fails the broken policy alone with a pla
     CHECK(status.out.find("bad") != std::string::npos);
   }
 }
+
+TEST_CASE("invalid policies: a ttl longer than 1000 years is refused at add and edit, nothing written") {
+  CliFixture f;
+  f.setup_with_sample_tables();
+  for (const char* ttl : {"9999y", "1001y", "P1001Y", "12001mo", "1000y1d", "365243d"}) {
+    CAPTURE(ttl);
+    auto added = f.rd({"ttl", "public.metrics", "delete", ttl});
+    CHECK(added.exit_code == 2);
+    CHECK_MESSAGE(added.err.find(std::string("\"") + ttl + "\"") != std::string::npos, added.err);
+    auto long_form = f.rd({"policy", "add", "--table", "public.metrics", "--strategy", "delete", "--ttl", ttl});
+    CHECK(long_form.exit_code == 2);
+    CHECK(f.pg.scalar("SELECT count(*) FROM retention.policies") == "0");
+  }
+  REQUIRE(f.rd({"ttl", "public.metrics", "delete", "1000y", "--id", "old"}).exit_code == 0);
+  auto edited = f.rd({"policy", "edit", "old", "--ttl", "9999y"});
+  CHECK(edited.exit_code == 2);
+  CHECK(edited.err.find("9999y") != std::string::npos);
+  CHECK(f.pg.scalar("SELECT ttl FROM retention.policies WHERE id = 'old'") == "1000y");
+  CHECK(f.pg.scalar("SELECT count(*) FROM retention.policy_events") == "1");
+}
+
+TEST_CASE("invalid policies: a stored ttl of 9999y fails its policy alone, never as out of range") {
+  CliFixture f;
+  break_one(f, "ttl = '9999y'");
+  const auto shown = json::parse(f.rd({"policy", "show", "bad", "-o", "json"}).out);
+  CHECK(shown["ttl"] == "9999y");
+  CHECK(shown["error"].get<std::string>().find("1000y") != std::string::npos);
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"run", "--once"}, std::vector<std::string>{"run", "--once", "--dry-run"}}) {
+    auto run = f.rd(args);
+    CHECK_MESSAGE(run.exit_code == 1, run.err);
+    CHECK(run.err.find("out of range") == std::string::npos);
+    CHECK(run.out.find("out of range") == std::string::npos);
+  }
+  CHECK(f.pg.scalar("SELECT count(*) FROM retention.jobs_log WHERE policy_id = 'bad' AND action = 'plan' AND "
+                    "status = 'failed' AND error LIKE '%1000y%'") == "1");
+  CHECK(f.pg.scalar("SELECT count(*) FROM retention.jobs_log WHERE policy_id = 'good' AND status <> 'succeeded'") ==
+        "0");
+  auto fixed = f.rd({"policy", "edit", "bad", "--ttl", "90d"});
+  CHECK_MESSAGE(fixed.exit_code == 0, fixed.err);
+  CHECK(f.rd({"run", "--once"}).exit_code == 0);
+}
+
+TEST_CASE("invalid policies: a run whose cutoff falls before the year 1 fails that policy alone with the reason") {
+  CliFixture f;
+  f.setup_with_sample_tables();
+  REQUIRE(f.rd({"ttl", "public.metrics", "delete", "1000y", "--id", "millennium"}).exit_code == 0);
+  REQUIRE(f.rd({"ttl", "public.events:created_at", "delete", "30d", "--id", "month"}).exit_code == 0);
+  auto dry = f.rd({"run", "--once", "--dry-run", "--as-of", "0500-01-01", "-o", "json"});
+  CHECK_MESSAGE(dry.exit_code == 1, dry.err);
+  const auto plan = json::parse(dry.out);
+  bool reported = false;
+  for (const auto& policy : plan["policies"]) {
+    if (policy["id"] == "millennium") {
+      const std::string error = policy["error"].get<std::string>();
+      CHECK_MESSAGE(error.find("the cutoff -000500-01-01T00:00:00Z") != std::string::npos, error);
+      CHECK(error.find("0001-01-01T00:00:00Z") != std::string::npos);
+      reported = true;
+    }
+    if (policy["id"] == "month") CHECK(policy["error"].is_null());
+  }
+  CHECK_MESSAGE(reported, dry.out);
+  auto live = f.rd({"run", "--once", "--as-of", "0500-01-01"});
+  CHECK_MESSAGE(live.exit_code == 1, live.err);
+  CHECK(live.err.find("out of range") == std::string::npos);
+  CHECK(f.pg.scalar("SELECT count(*) FROM retention.jobs_log WHERE policy_id = 'millennium' AND action = 'plan' "
+                    "AND status = 'failed' AND error LIKE '%before 0001-01-01T00:00:00Z%'") == "1");
+  CHECK(f.pg.scalar("SELECT count(*) FROM retention.jobs_log WHERE policy_id = 'month' AND status = 'failed'") ==
+        "0");
+  CHECK(f.pg.scalar("SELECT count(*) FROM public.metrics") == "0");
+  CHECK(f.pg.scalar("SELECT count(*) FROM pg_catalog.pg_class WHERE relname = 'metrics_p20240101'") == "1");
+}

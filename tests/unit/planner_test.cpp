@@ -379,11 +379,20 @@ TEST_CASE("planner: the plain-table cutoff parameter is spelled for the column's
         "2024-01-06 13:04:05+00");
 }
 
-TEST_CASE("planner: a ttl of millennia gives a BC cutoff parameter, as PostgreSQL spells it") {
+TEST_CASE("planner: a cutoff before the year 1 fails the policy with the reason, planning nothing") {
   Policy p = plain_policy();
-  p.ttl = Duration::parse("3000y");
-  CHECK(plan(p, plain()).actions.at(0).params.at(0) == "0977-01-11 00:00:00+00 BC");
-  CHECK(plan(p, plain("date")).actions.at(0).params.at(0) == "0977-01-11 BC");
+  p.ttl = Duration::parse("3000y");  // 977 BC; a stored row: add refuses more than 1000y
+  for (const auto& table : {plain(), plain("date")}) {
+    const auto result = plan(p, table);
+    CHECK(result.actions.empty());
+    REQUIRE(result.error.has_value());
+    CHECK(*result.error ==
+          "the cutoff -000976-01-11T00:00:00Z (2024-01-11T00:00:00Z - ttl 3000y) lies before "
+          "0001-01-01T00:00:00Z, which no database compares; give a shorter ttl");
+  }
+  p.ttl = Duration::parse("1000y");
+  CHECK(plan(p, plain(), at(500, 1, 1)).error.has_value());
+  CHECK(!plan(p, plain()).error.has_value());
 }
 
 TEST_CASE("planner: the plain-table batch size comes from the batch_size option") {

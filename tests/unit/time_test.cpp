@@ -16,7 +16,9 @@ std::string reference(std::chrono::sys_seconds t) {
   const year_month_day date{day};
   const hh_mm_ss time{t - day};
   char text[64];
-  std::snprintf(text, sizeof text, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(date.year()),
+  const int y = static_cast<int>(date.year());
+  std::snprintf(text, sizeof text,
+                y >= 0 && y <= 9999 ? "%04d-%02u-%02uT%02d:%02d:%02dZ" : "%+07d-%02u-%02uT%02d:%02d:%02dZ", y,
                 static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
                 static_cast<int>(time.hours().count()), static_cast<int>(time.minutes().count()),
                 static_cast<int>(time.seconds().count()));
@@ -36,8 +38,8 @@ TEST_CASE("time: format_instant is ISO 8601 UTC with a Z") {
   CHECK(format_instant(at(2024, 2, 29, 23, 59, 59)) == "2024-02-29T23:59:59Z");
   CHECK(format_instant(at(1, 1, 1)) == "0001-01-01T00:00:00Z");
   CHECK(format_instant(at(9999, 12, 31, 23, 59, 59)) == "9999-12-31T23:59:59Z");
-  CHECK(format_instant(at(10000, 1, 1)) == "10000-01-01T00:00:00Z");
-  CHECK(format_instant(at(-1, 12, 31, 1, 2, 3)) == "-001-12-31T01:02:03Z");
+  CHECK(format_instant(at(10000, 1, 1)) == "+010000-01-01T00:00:00Z");
+  CHECK(format_instant(at(-1, 12, 31, 1, 2, 3)) == "-000001-12-31T01:02:03Z");
 }
 
 TEST_CASE("time: format_instant agrees with snprintf over the whole range") {

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -36,9 +38,28 @@ struct Policy {
   friend bool operator==(const Policy&, const Policy&) = default;
 };
 
+/// The longest ttl (months at their mean length, as Duration counts them). With it, the cutoff
+/// now − ttl of any now after the year 1000 falls after the year 1, well inside what every
+/// supported database compares; a longer ttl is a typo, not a retention period.
+inline constexpr std::int64_t kMaxTtlYears = 1000;
+
+/// The earliest cutoff a run plans with, 0001-01-01T00:00:00Z: before it, PostgreSQL's text
+/// form of a timestamp needs "BC" and CrateDB's has none. A run whose cutoff (as-of − ttl) lies
+/// earlier fails that policy with the reason.
+inline constexpr std::chrono::sys_seconds kEarliestCutoff{
+    std::chrono::sys_days{std::chrono::year{1} / 1 / 1}.time_since_epoch()};
+
+/// A ttl as the user wrote it: Duration::parse, then at most kMaxTtlYears. Throws a usage
+/// Error quoting `text`.
+[[nodiscard]] Duration parse_ttl(std::string_view text);
+
+/// Why a run as of `now` cannot use this ttl (its cutoff lies before kEarliestCutoff), or
+/// nothing when it can.
+[[nodiscard]] std::optional<std::string> cutoff_problem(const Duration& ttl, std::chrono::sys_seconds now);
+
 /// Checks everything that can be checked without a database: the strategy is known, the target
 /// is present when the strategy needs one (and absent otherwise), every option is known and
-/// well-typed, the schedule parses, the id and tags are well-formed. Throws a usage Error.
+/// well-typed, the ttl is positive and at most kMaxTtlYears, the schedule parses, the id and tags are well-formed. Throws a usage Error.
 void validate_policy(const Policy& policy);
 
 /// The ttl as stored: its canonical text, or the raw text of a row whose ttl does not parse.
