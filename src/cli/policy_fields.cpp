@@ -80,6 +80,7 @@ Policy apply_policy_fields(Policy policy, const PolicyFields& fields) {
       policy.options[key] = value;
     }
   }
+  normalize_options(policy);
   if (fields.disabled) policy.enabled = false;
   if (fields.enabled) policy.enabled = true;
   return policy;

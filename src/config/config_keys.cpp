@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "retentiond/core/error.hpp"
+#include "retentiond/core/text.hpp"
 #include "retentiond/policy/schedule.hpp"
 #include "retentiond/sql/identifier.hpp"
 
@@ -261,10 +262,8 @@ int parse_integer(const ConfigKey& key, const std::string& name, std::string_vie
 }
 
 bool parse_boolean(const std::string& name, std::string_view text) {
-  // YAML 1.1 spellings, as yaml-cpp reads them, plus 1/0 for environment variables.
-  std::string word = lower(text);
-  if (word == "true" || word == "yes" || word == "on" || word == "1") return true;
-  if (word == "false" || word == "no" || word == "off" || word == "0") return false;
+  // The same words as a policy's boolean options (core/text.hpp).
+  if (const auto value = parse_boolean_word(text)) return *value;
   throw usage_error(name + ": expected true or false, got " + in_quotes(text));
 }
 

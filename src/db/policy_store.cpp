@@ -102,6 +102,7 @@ void check_against_catalog(pqxx::transaction_base& tx, const Policy& policy, con
                            const std::optional<std::set<std::string>>& repositories) {
   const auto facts = postgresql_table_facts(tx, {TableRequest{policy.table, policy.partition_column}});
   if (auto reason = table_ineligibility(facts.front(), policy, schema)) throw usage_error(*reason);
+  check_options_for_table(policy, facts.front().partitioned);
   if (policy.strategy == "reallocate" && policy.target &&
       tx.exec_params("SELECT 1 FROM pg_catalog.pg_tablespace WHERE spcname = $1", *policy.target).empty()) {
     throw usage_error("tablespace " + quote_input(*policy.target) + " does not exist");

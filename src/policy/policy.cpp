@@ -125,6 +125,7 @@ void validate_policy(const Policy& policy) {
   if (!within_max_ttl(policy.ttl)) throw usage_error(too_long(policy.ttl.to_string()));
   if (policy.schedule) (void)Schedule::parse(*policy.schedule);
   for (const auto& [key, value] : policy.options) validate_option(*strategy, key, value);
+  validate_option_combination(*strategy, policy.options);
   for (const auto& tag : policy.tags) {
     if (!is_label(tag, 63)) throw usage_error("invalid tag " + quote_input(tag));
   }
@@ -150,6 +151,23 @@ nlohmann::ordered_json policy_to_json(const Policy& policy) {
   };
   if (policy.invalid_reason) json["error"] = *policy.invalid_reason;
   return json;
+}
+
+void normalize_options(Policy& policy) {
+  const StrategySpec* strategy = find_strategy(policy.strategy);
+  if (strategy == nullptr) return;
+  for (auto& [key, value] : policy.options) value = canonical_option_value(*strategy, key, value);
+}
+
+void check_options_for_table(const Policy& policy, bool partitioned) {
+  const StrategySpec* strategy = find_strategy(policy.strategy);
+  if (strategy == nullptr) return;
+  for (const auto& [key, value] : policy.options) {
+    if (auto problem = option_table_problem(*strategy, key, partitioned)) {
+      throw usage_error(*problem + "; " + policy.table.display() + (partitioned ? " is partitioned" : " is a plain table") +
+                        ": leave it out (in policy edit, --option " + key + "= removes it)");
+    }
+  }
 }
 
 std::string ttl_text(const Policy& policy) { return policy.raw_ttl ? *policy.raw_ttl : policy.ttl.to_string(); }

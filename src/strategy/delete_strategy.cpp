@@ -8,13 +8,16 @@ namespace retentiond {
 namespace {
 
 constexpr OptionSpec delete_options[] = {
-    {"batch_size", OptionType::integer, "plain tables: rows deleted per transaction (default 10000)"},
+    {"batch_size", OptionType::integer, "plain tables: rows deleted per transaction (default 10000)",
+     OptionScope::plain_table},
     {"partitions_per_transaction", OptionType::integer,
-     "partitioned tables: partitions dropped per transaction (default 100)"},
-    {"detach", OptionType::boolean, "detach expired partitions before dropping them"},
+     "partitioned tables: partitions dropped per transaction (default 100)", OptionScope::partitioned_table},
+    {"detach", OptionType::boolean, "detach expired partitions before dropping them", OptionScope::partitioned_table},
     {"detach_concurrently", OptionType::boolean,
-     "detach with DETACH PARTITION ... CONCURRENTLY, never locking the parent exclusively (implies detach)"},
-    {"keep_table", OptionType::boolean, "detach expired partitions and keep them as tables (implies detach)"},
+     "detach with DETACH PARTITION ... CONCURRENTLY, never locking the parent exclusively (implies detach)",
+     OptionScope::partitioned_table, "detach"},
+    {"keep_table", OptionType::boolean, "detach expired partitions and keep them as tables (implies detach)",
+     OptionScope::partitioned_table, "detach"},
 };
 
 constexpr std::int64_t default_batch_size = 10000;

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "retentiond/core/error.hpp"
+#include "retentiond/core/text.hpp"
 
 namespace retentiond {
 namespace {
@@ -30,8 +31,10 @@ std::int64_t option_integer(const Policy& policy, std::string_view key, std::int
 
 bool option_bool(const Policy& policy, std::string_view key) {
   const std::string* value = find(policy, key);
-  if (value == nullptr || *value == "false") return false;
-  if (*value == "true") return true;
+  if (value == nullptr) return false;
+  // The words validate_option accepts: a row written before values were stored as true/false,
+  // or by hand, reads as its author meant it.
+  if (const auto flag = parse_boolean_word(*value)) return *flag;
   throw bad(policy, key, *value);
 }
 

@@ -2,6 +2,7 @@
 #include <chrono>
 
 #include "retentiond/core/error.hpp"
+#include "retentiond/core/text.hpp"
 #include "retentiond/policy/duration.hpp"
 #include "retentiond/strategy/specs.hpp"
 #include "retentiond/strategy/strategy.hpp"
@@ -38,7 +39,7 @@ void check_value(const OptionSpec& option, std::string_view value) {
       return;
     }
     case OptionType::boolean:
-      if (value != "true" && value != "false") throw fail("true or false");
+      if (!parse_boolean_word(value)) throw fail("true or false (also yes/no, on/off, 1/0)");
       return;
     case OptionType::duration: {
       // Duration options become PostgreSQL timeouts (milliseconds in an int): a calendar part
@@ -87,6 +88,52 @@ void validate_option(const StrategySpec& strategy, std::string_view key, std::st
     throw usage_error("unknown option " + quote_input(key) + " for strategy " + std::string(strategy.name));
   }
   check_value(*option, value);
+}
+
+namespace {
+
+const OptionSpec* find_any_option(const StrategySpec& strategy, std::string_view key) {
+  const OptionSpec* option = find_option(strategy.options, key);
+  return option != nullptr ? option : find_option(common_options, key);
+}
+
+}  // namespace
+
+std::string canonical_option_value(const StrategySpec& strategy, std::string_view key, std::string_view value) {
+  const OptionSpec* option = find_any_option(strategy, key);
+  if (option != nullptr && option->type == OptionType::boolean) {
+    if (const auto flag = parse_boolean_word(value)) return *flag ? "true" : "false";
+  }
+  return std::string(value);
+}
+
+void validate_option_combination(const StrategySpec& strategy, const std::map<std::string, std::string>& options) {
+  const auto flag = [&](std::string_view key) -> std::optional<bool> {
+    const auto it = options.find(std::string(key));
+    return it == options.end() ? std::nullopt : parse_boolean_word(it->second);
+  };
+  for (const auto& option : strategy.options) {
+    if (option.implies.empty() || flag(option.name) != true || flag(option.implies) != false) continue;
+    throw usage_error("option " + std::string(option.name) + "=true implies " + std::string(option.implies) +
+                      "=true; " + std::string(option.implies) + "=false contradicts it: remove one of them");
+  }
+}
+
+std::optional<std::string> option_table_problem(const StrategySpec& strategy, std::string_view key,
+                                                bool partitioned) {
+  const OptionSpec* option = find_any_option(strategy, key);
+  if (option == nullptr) return std::nullopt;  // validate_option says what is wrong with it
+  switch (option->scope) {
+    case OptionScope::any_table:
+      return std::nullopt;
+    case OptionScope::plain_table:
+      if (!partitioned) return std::nullopt;
+      return "option " + quote_input(key) + " applies to plain tables only";
+    case OptionScope::partitioned_table:
+      if (partitioned) return std::nullopt;
+      return "option " + quote_input(key) + " applies to partitioned tables only";
+  }
+  return std::nullopt;
 }
 
 }  // namespace retentiond

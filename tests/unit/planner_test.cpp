@@ -582,10 +582,10 @@ TEST_CASE("planner: an option edited by hand into nonsense fails only that polic
   CHECK(result.actions.empty());
 
   p = policy("delete");
-  p.options["detach"] = "yes";
+  p.options["detach"] = "perhaps";
   result = plan(p, partitioned());
   REQUIRE(result.error.has_value());
-  CHECK(*result.error == R"(policy "p1": invalid value "yes" for option detach)");
+  CHECK(*result.error == R"(policy "p1": invalid value "perhaps" for option detach)");
 
   p = plain_policy();
   p.options["batch_size"] = "0";

@@ -136,7 +136,10 @@ TEST_CASE("strategy: boolean options take true or false") {
   CHECK_NOTHROW(validate_option(strategy("delete"), "detach", "true"));
   CHECK_NOTHROW(validate_option(strategy("delete"), "keep_table", "false"));
   CHECK_NOTHROW(validate_option(strategy("delete"), "detach_concurrently", "true"));
-  for (const char* bad : {"yes", "no", "1", "0", "TRUE", "True", "", " true", "on"}) {
+  for (const char* good : {"yes", "no", "1", "0", "TRUE", "True", "on", "OFF"}) {
+    CHECK_NOTHROW(validate_option(strategy("delete"), "detach", good));
+  }
+  for (const char* bad : {"", " true", "t", "y", "2", "enabled"}) {
     CAPTURE(bad);
     const auto message = option_error("delete", "detach", bad);
     CHECK(contains(message, "invalid value \"" + std::string(bad) + "\" for option detach"));

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,6 +22,11 @@ namespace retentiond {
 
 /// ASCII letters lowered, everything else kept.
 [[nodiscard]] std::string ascii_lower(std::string_view text);
+
+/// The boolean words configuration values (file and environment) and policy options accept, in
+/// any case: true/false, yes/no, on/off, 1/0 (YAML 1.1's spellings, and what environment
+/// variables use). Anything else, blanks around the word included, gives nothing.
+[[nodiscard]] std::optional<bool> parse_boolean_word(std::string_view text);
 
 /// Without leading and trailing ASCII blanks.
 [[nodiscard]] std::string_view trim_ascii(std::string_view text);

@@ -62,6 +62,15 @@ inline constexpr std::chrono::sys_seconds kEarliestCutoff{
 /// well-typed, the ttl is positive and at most kMaxTtlYears, the schedule parses, the id and tags are well-formed. Throws a usage Error.
 void validate_policy(const Policy& policy);
 
+/// Stores each known option in its one spelling (boolean options as `true`/`false`, whatever
+/// of yes/on/1 was written); a policy of an unknown strategy is left alone.
+void normalize_options(Policy& policy);
+
+/// Refuses, as a usage Error naming the option, the table and the way out, an option that does
+/// nothing on this kind of table (docs/cli.md, strategy options). Called where the table's kind
+/// is known: against the catalog, when a policy is written.
+void check_options_for_table(const Policy& policy, bool partitioned);
+
 /// The ttl as stored: its canonical text, or the raw text of a row whose ttl does not parse.
 [[nodiscard]] std::string ttl_text(const Policy& policy);
 

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -11,11 +13,19 @@ struct PolicyPlan;
 
 enum class OptionType { integer, boolean, duration };
 
+/// The kind of table an option does something on. An option set on a table of the other kind
+/// would be ignored silently, so writing such a policy is refused.
+enum class OptionScope { any_table, plain_table, partitioned_table };
+
 /// A strategy option a policy may set (`--option batch_size=5000`).
 struct OptionSpec {
   std::string_view name;
   OptionType type;
   std::string_view description;
+  OptionScope scope = OptionScope::any_table;
+  /// A boolean option that, set true, implies this other boolean option (keep_table implies
+  /// detach): setting that one false beside it is a contradiction, refused.
+  std::string_view implies = {};
 };
 
 /// What the policy layer needs to know about a strategy to validate a policy before it is
@@ -43,6 +53,21 @@ struct StrategySpec {
 /// Checks one `--option KEY=VALUE` against the strategy (and the options every strategy has,
 /// such as `lock_timeout`); throws a usage Error naming the key or value.
 void validate_option(const StrategySpec& strategy, std::string_view key, std::string_view value);
+
+/// The spelling a valid option value is stored in: a boolean option's yes/on/1/TRUE... become
+/// `true` or `false`; other values are kept as given.
+[[nodiscard]] std::string canonical_option_value(const StrategySpec& strategy, std::string_view key,
+                                                 std::string_view value);
+
+/// Refuses options that contradict each other (`keep_table=true` with `detach=false`): a usage
+/// Error naming both.
+void validate_option_combination(const StrategySpec& strategy, const std::map<std::string, std::string>& options);
+
+/// Why `key` does nothing on a table of this kind (`batch_size` on a partitioned table,
+/// `detach` on a plain one): `option "detach" applies to partitioned tables only`; nothing when
+/// it applies.
+[[nodiscard]] std::optional<std::string> option_table_problem(const StrategySpec& strategy, std::string_view key,
+                                                              bool partitioned);
 
 /// `delete, reallocate, snapshot`: for error messages.
 [[nodiscard]] std::string strategy_names();
