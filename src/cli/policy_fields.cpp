@@ -65,6 +65,11 @@ Policy apply_policy_fields(Policy policy, const PolicyFields& fields) {
     if (policy.schedule) policy.schedule = Schedule::parse(*policy.schedule).text();
   }
   std::set<std::string> given;
+  if (!fields.options.empty() && policy.raw_options) {
+    // Stored options that are not an object hold no key to edit: the given ones replace them.
+    policy.raw_options = std::nullopt;
+    policy.options.clear();
+  }
   for (const auto& option : fields.options) {
     auto equals = option.find('=');
     if (equals == std::string::npos || equals == 0) {

@@ -16,6 +16,8 @@ std::string join(const std::vector<std::string>& items, const char* separator) {
 }
 
 std::string options_text(const Policy& policy) {
+  if (policy.raw_options) return *policy.raw_options;
+  if (policy.options.empty()) return "-";
   std::vector<std::string> pairs;
   for (const auto& [key, value] : policy.options) pairs.push_back(key + "=" + value);
   return join(pairs, ",");
@@ -34,7 +36,7 @@ std::string compact_line(const Policy& policy) {
       {"tags", policy.tags.empty() ? "-" : join(policy.tags, ",")},
       {"schedule", or_dash(policy.schedule)},
       {"enabled", policy.enabled ? "true" : "false"},
-      {"options", policy.options.empty() ? "-" : options_text(policy)},
+      {"options", options_text(policy)},
   };
   if (policy.invalid_reason) fields.emplace_back("error", *policy.invalid_reason);
   std::string line;
@@ -92,7 +94,7 @@ void print_policy(std::ostream& out, const Policy& policy, OutputFormat format) 
           {"tags", policy.tags.empty() ? "-" : join(policy.tags, ", ")},
           {"schedule", policy.schedule ? *policy.schedule : "(default)"},
           {"enabled", policy.enabled ? "yes" : "no"},
-          {"options", policy.options.empty() ? "-" : options_text(policy)},
+          {"options", options_text(policy)},
           {"created at", policy.created_at},
           {"updated at", policy.updated_at},
       };

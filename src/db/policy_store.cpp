@@ -59,7 +59,10 @@ Policy policy_from_row(const pqxx::row& row) {
   policy.enabled = row[9].as<bool>();
   attempt("options", [&] {
     const auto options = nlohmann::json::parse(row[10].as<std::string>());
-    if (!options.is_object()) throw usage_error("malformed options: not a JSON object");
+    if (!options.is_object()) {
+      policy.raw_options = row[10].as<std::string>();
+      throw usage_error("invalid options " + quote_input(*policy.raw_options) + ": not a JSON object");
+    }
     for (const auto& [key, value] : options.items()) {
       policy.options[key] = value.is_string() ? value.get<std::string>() : value.dump();
     }

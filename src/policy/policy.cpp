@@ -121,6 +121,10 @@ void validate_policy(const Policy& policy) {
     throw usage_error("strategy " + policy.strategy + " takes no target, got " + quote_input(*policy.target));
   }
   if (policy.raw_ttl) throw usage_error("invalid ttl " + quote_input(*policy.raw_ttl) + ": give a valid --ttl");
+  if (policy.raw_options) {
+    throw usage_error("invalid options " + quote_input(*policy.raw_options) +
+                      ": not a JSON object; give --option KEY=VALUE to replace them");
+  }
   if (policy.ttl.is_zero()) throw usage_error("invalid duration \"0s\": a ttl must be positive");
   if (!within_max_ttl(policy.ttl)) throw usage_error(too_long(policy.ttl.to_string()));
   if (policy.schedule) (void)Schedule::parse(*policy.schedule);
@@ -145,7 +149,8 @@ nlohmann::ordered_json policy_to_json(const Policy& policy) {
       {"tags", policy.tags},
       {"schedule", optional(policy.schedule)},
       {"enabled", policy.enabled},
-      {"options", policy.options},
+      {"options", policy.raw_options ? nlohmann::ordered_json::parse(*policy.raw_options, nullptr, false)
+                                     : nlohmann::ordered_json(policy.options)},
       {"created_at", policy.created_at},
       {"updated_at", policy.updated_at},
   };

@@ -34,6 +34,8 @@ struct Policy {
   std::optional<std::string> invalid_reason;
   /// The stored ttl text when it does not parse (`ttl` then holds no meaning).
   std::optional<std::string> raw_ttl;
+  /// The stored options (JSON text) when they are not an object (`options` is then empty).
+  std::optional<std::string> raw_options;
 
   friend bool operator==(const Policy&, const Policy&) = default;
 };
