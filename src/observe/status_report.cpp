@@ -58,6 +58,7 @@ StatusReport read_status(pqxx::connection& connection, const Config& config, boo
     row.strategy = p.strategy;
     row.schedule = p.schedule.value_or(config.scheduler.default_schedule);
     row.enabled = p.enabled;
+    row.invalid_reason = p.invalid_reason;
     by_id[p.id] = &row;
   }
   {
@@ -112,6 +113,8 @@ std::string status_json(const StatusReport& report) {
                                {"table", s.table},
                                {"strategy", s.strategy},
                                {"enabled", s.enabled},
+                               {"state", s.state()},
+                               {"error", optional(s.invalid_reason)},
                                {"schedule", s.schedule},
                                {"last_started_at", optional(s.last_started)},
                                {"last_finished_at", optional(s.last_finished)},
