@@ -7,6 +7,7 @@
 #include "retentiond/cli/commands.hpp"
 #include "retentiond/cli/policy_fields.hpp"
 #include "retentiond/cli/policy_output.hpp"
+#include "retentiond/cli/tag_selector.hpp"
 #include "retentiond/db/policy_store.hpp"
 
 namespace po = boost::program_options;
@@ -42,9 +43,7 @@ void report(Context& context, std::string_view verb, const std::vector<std::stri
 // success; the command then exits 0 having changed nothing.
 void report_no_match(const Context& context, const std::vector<std::string>& tags, std::string_view consequence) {
   if (context.quiet) return;
-  std::string list;
-  for (const auto& tag : tags) list += (list.empty() ? "" : ",") + tag;
-  std::cerr << "retentiond: no policy carries the tags " << quote_input(list) << consequence << "\n";
+  std::cerr << no_tag_match_message("policy", tags, consequence) << "\n";
 }
 
 // IDs given as arguments, or the policies carrying all of --tags; never both, never neither.

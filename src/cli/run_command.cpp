@@ -5,6 +5,7 @@
 #include "retentiond/cli/command_line.hpp"
 #include "retentiond/cli/commands.hpp"
 #include "retentiond/cli/run_output.hpp"
+#include "retentiond/cli/tag_selector.hpp"
 #include "retentiond/daemon/coordination.hpp"
 #include "retentiond/daemon/daemon.hpp"
 #include "retentiond/db/connection.hpp"
@@ -171,9 +172,7 @@ ExitCode run_run_command(Context& context) {
   if (!dry_run) recorder.store(*connection, context.config.database.schema, now);
   printer.close(summary);
   if (tags && summary.policies == 0 && !context.quiet) {
-    std::string list;
-    for (const auto& tag : request.tags) list += (list.empty() ? "" : ",") + tag;
-    std::cerr << "retentiond: no enabled policy carries the tags " << quote_input(list) << "; nothing to do\n";
+    std::cerr << no_tag_match_message("enabled policy", request.tags, "; nothing to do") << "\n";
   }
   return summary.any_failed() ? ExitCode::job_failed : ExitCode::ok;
 }
