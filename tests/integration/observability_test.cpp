@@ -10,7 +10,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <regex>
 #include <thread>
 
 #include <doctest/doctest.h>
@@ -24,6 +23,7 @@ using retentiond::testing::ChildProcess;
 using retentiond::testing::CliFixture;
 using retentiond::testing::http_get;
 using retentiond::testing::is_one_line;
+using retentiond::testing::listening_address;
 using retentiond::testing::run_process;
 using retentiond::testing::spawn_retentiond;
 using json = nlohmann::json;
@@ -41,11 +41,9 @@ Daemon start_daemon(const CliFixture& f, std::map<std::string, std::string> env 
   Daemon d;
   d.process = f.daemon({}, std::move(env));
   REQUIRE_MESSAGE(d.process->wait_for_output("daemon.ready", 10s), d.process->err());
-  static const std::regex listening(R"(http\.listening address=([0-9.]+:[0-9]+))");
-  std::smatch match;
   const std::string log = d.process->err();
-  REQUIRE_MESSAGE(std::regex_search(log, match, listening), log);
-  d.address = match[1];
+  d.address = listening_address(log);
+  REQUIRE_MESSAGE(!d.address.empty(), log);
   return d;
 }
 

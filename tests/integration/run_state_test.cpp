@@ -15,6 +15,7 @@
 
 using retentiond::testing::CliFixture;
 using retentiond::testing::http_get;
+using retentiond::testing::listening_address;
 using json = nlohmann::json;
 using namespace std::chrono_literals;
 
@@ -72,11 +73,9 @@ TEST_CASE("run state: run --once records each policy's last run, so status and t
   // A daemon that starts afterwards reads it back into its gauge.
   auto daemon = f.daemon();
   REQUIRE_MESSAGE(daemon->wait_for_output("daemon.ready", 10s), daemon->err());
-  static const std::regex listening(R"(http\.listening address=([0-9.]+:[0-9]+))");
-  std::smatch match;
   const std::string log = daemon->err();
-  REQUIRE_MESSAGE(std::regex_search(log, match, listening), log);
-  const std::string address = match[1];
+  const std::string address = listening_address(log);
+  REQUIRE_MESSAGE(!address.empty(), log);
   const auto until = std::chrono::steady_clock::now() + 10s;
   std::optional<double> success;
   static const std::regex gauge(R"re(retentiond_last_success_timestamp_seconds\{policy="m"\} ([0-9.e+]+))re");

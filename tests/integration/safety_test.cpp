@@ -6,7 +6,6 @@
 #include <atomic>
 #include <csignal>
 #include <filesystem>
-#include <regex>
 #include <thread>
 
 #include <doctest/doctest.h>
@@ -260,9 +259,8 @@ TEST_CASE(
                             {{"RETENTIOND_HTTP_LISTEN", "127.0.0.1:0"}});  // the standby, not f.pg
   REQUIRE_MESSAGE(d->wait_for_output("database.standby", 10s), d->err());
   const std::string log = d->err();
-  std::smatch match;
-  REQUIRE(std::regex_search(log, match, std::regex(R"(http\.listening address=([0-9.]+:[0-9]+))")));
-  const std::string address = match[1];
+  const std::string address = retentiond::testing::listening_address(log);
+  REQUIRE_MESSAGE(!address.empty(), log);
   std::this_thread::sleep_for(3s);  // two looks at the standby: still nothing
   const auto ready = retentiond::testing::http_get(address, "/readyz");
   CHECK(ready.status == 503);

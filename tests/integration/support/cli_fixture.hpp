@@ -2,6 +2,7 @@
 
 #include <map>
 #include <memory>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,14 @@
 #include "support/run.hpp"
 
 namespace retentiond::testing {
+
+/// HOST:PORT of a daemon's HTTP listener as its text log's `http.listening address=...` line
+/// gives it (CliFixture::daemon lets the system pick the port); empty when the log has none.
+[[nodiscard]] inline std::string listening_address(const std::string& log) {
+  static const std::regex listening(R"(http\.listening address=([0-9.]+:[0-9]+))");
+  std::smatch match;
+  return std::regex_search(log, match, listening) ? match[1].str() : std::string();
+}
 
 /// A throwaway server plus a shortcut that runs the real binary against it.
 struct CliFixture {
