@@ -45,9 +45,8 @@ ExitCode run_status_command(Context& context) {
               << " active=" << (leader && leader->active ? "true" : "false")
               << " schema_version=" << report.schema_version << "\n";
     for (const auto& s : report.policies) {
-      const auto error = s.invalid_reason ? std::optional("invalid policy: " + *s.invalid_reason) : s.last_error;
+      const auto& error = s.invalid_reason ? s.plan_error : s.last_error;
       std::cout << "policy=" << compact_value(s.id) << " enabled=" << (s.enabled ? "true" : "false")
-                << " state=" << s.state()
                 << " last_run=" << or_dash(s.last_started)
                 << " status=" << compact_value(or_dash(s.last_status))
                 << " last_success=" << or_dash(s.last_succeeded) << " failures=" << s.failures
@@ -59,12 +58,11 @@ ExitCode run_status_command(Context& context) {
   }
   std::vector<std::vector<std::string>> rows;
   for (const auto& s : report.policies) {
-    // An invalid row says so first: its plan error would only repeat it, and only when enabled.
+    // An invalid row says so in its enabled column; its plan error gives the reason.
     rows.push_back({s.id, s.invalid_reason ? "invalid" : s.enabled ? "yes" : "no", s.schedule,
                     or_dash(s.last_started), or_dash(s.last_status), or_dash(s.last_succeeded),
                     std::to_string(s.failures), or_dash(s.next_retry), or_dash(s.next_run), pending_text(s),
-                    s.invalid_reason ? "invalid policy: " + *s.invalid_reason
-                                     : s.plan_error.value_or(s.last_error.value_or(""))});
+                    s.plan_error.value_or(s.last_error.value_or(""))});
   }
   std::cout << "leader: "
             << (leader ? escape_control(leader->instance) +

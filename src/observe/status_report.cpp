@@ -97,6 +97,13 @@ StatusReport read_status(pqxx::connection& connection, const Config& config, boo
     const auto dialect = make_dialect(config.database.dialect, connection);
     (void)run_once(connection, config, *dialect, request, counter);
   }
+  // A stored row that does not parse or validate cannot plan: its reason is its plan error,
+  // with or without a pending count.
+  for (auto& row : report.policies) {
+    if (!row.invalid_reason) continue;
+    row.plan_error = "invalid policy: " + *row.invalid_reason;
+    row.pending.reset();
+  }
   return report;
 }
 
@@ -113,8 +120,6 @@ std::string status_json(const StatusReport& report) {
                                {"table", s.table},
                                {"strategy", s.strategy},
                                {"enabled", s.enabled},
-                               {"state", s.state()},
-                               {"error", optional(s.invalid_reason)},
                                {"schedule", s.schedule},
                                {"last_started_at", optional(s.last_started)},
                                {"last_finished_at", optional(s.last_finished)},

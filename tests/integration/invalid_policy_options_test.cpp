@@ -13,7 +13,7 @@ using nlohmann::json;
 using retentiond::testing::add_good_and_broken;
 using retentiond::testing::CliFixture;
 
-TEST_CASE("invalid policy: an edit of the broken field repairs each kind of broken row; others are refused") {
+TEST_CASE("invalid policy: an edit of the broken field repairs each kind of broken row, the others are refused") {
   struct Case {
     const char* assignment;
     std::vector<std::string> fix;

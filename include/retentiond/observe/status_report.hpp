@@ -29,9 +29,6 @@ struct StatusReport {
     std::optional<std::string> plan_error;
     /// Why the stored row is invalid (it never runs until edited), when it is.
     std::optional<std::string> invalid_reason;
-
-    /// `invalid`, else `enabled` or `disabled`.
-    [[nodiscard]] const char* state() const { return invalid_reason ? "invalid" : enabled ? "enabled" : "disabled"; }
   };
   std::string schema;
   int schema_version = 0;
