@@ -38,16 +38,20 @@ SELECT r.ord - 1, c.oid::bigint, c.relkind::text, key.attname::text,
                                        AND col.attnum > 0 AND NOT col.attisdropped
  ORDER BY r.ord)sql";
 
-constexpr const char* partitions_sql = R"sql(
+// pg_inherits.inhdetachpending exists from PostgreSQL 14, where DETACH ... CONCURRENTLY came in.
+std::string partitions_sql(bool detach_pending_known) {
+  return std::string(R"sql(
 SELECT i.inhparent::bigint, n.nspname::text, c.relname::text, pg_catalog.pg_get_expr(c.relpartbound, 0),
        coalesce(ts.spcname::text, ''),
        c.relpages::bigint * current_setting('block_size')::bigint,
-       greatest(c.reltuples, 0)::bigint, c.relkind::text
+       greatest(c.reltuples, 0)::bigint, c.relkind::text, )sql") +
+         (detach_pending_known ? "i.inhdetachpending" : "false") + R"sql(
   FROM pg_catalog.pg_inherits i
   JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
   LEFT JOIN pg_catalog.pg_tablespace ts ON ts.oid = c.reltablespace
  WHERE i.inhparent = ANY(ARRAY(SELECT jsonb_array_elements_text($1::jsonb)::oid)))sql";
+}
 
 }  // namespace
 
@@ -101,7 +105,8 @@ std::vector<TableFacts> PostgresqlDialect::describe_tables(pqxx::connection& con
     std::vector<std::size_t> counts(facts.size());
     nlohmann::json oids = nlohmann::json::array();
     for (const auto& [oid, index] : partitioned) oids.push_back(std::to_string(oid));
-    const pqxx::result rows = tx.exec_params(partitions_sql, oids.dump());
+    const pqxx::result rows =
+        tx.exec_params(partitions_sql(connection.server_version() >= 140000), oids.dump());
     // Each table's vector sized once: a catalog of 100,000 partitions is copied around
     // otherwise, every time a vector grows.
     std::vector<std::size_t> owner;
@@ -128,6 +133,7 @@ std::vector<TableFacts> PostgresqlDialect::describe_tables(pqxx::connection& con
       p.estimated_rows = row[6].as<std::int64_t>();
       p.sub_partitioned = row[7].c_str()[0] == 'p';
       p.foreign = row[7].c_str()[0] == 'f';
+      p.detach_pending = row[8].c_str()[0] == 't';
     }
   }
   tx.commit();

@@ -19,9 +19,11 @@ std::string PostgresqlDialect::drop_tables(const std::vector<QualifiedName>& tab
 }
 
 std::string PostgresqlDialect::detach_partition(const QualifiedName& parent, const QualifiedName& partition,
-                                                bool concurrently) const {
-  return "ALTER TABLE " + parent.quoted() + " DETACH PARTITION " + partition.quoted() +
-         (concurrently ? " CONCURRENTLY" : "");
+                                                DetachMode mode) const {
+  const char* suffix = mode == DetachMode::concurrently ? " CONCURRENTLY"
+                       : mode == DetachMode::finalize   ? " FINALIZE"
+                                                        : "";
+  return "ALTER TABLE " + parent.quoted() + " DETACH PARTITION " + partition.quoted() + suffix;
 }
 
 std::string PostgresqlDialect::set_tablespace(const QualifiedName& partition,

@@ -35,12 +35,17 @@ void set_lock_timeout(pqxx::transaction_base& tx, const Dialect& dialect, const 
 
 }  // namespace
 
-void Executor::limit(pqxx::transaction_base& tx, const Action& action) const {
-  set_lock_timeout(tx, dialect_, action);
-  if (stop_ == nullptr || stop_->deadline == std::chrono::steady_clock::time_point::max()) return;
+std::optional<std::chrono::milliseconds> Executor::time_left() const {
+  if (stop_ == nullptr || stop_->deadline == std::chrono::steady_clock::time_point::max()) return std::nullopt;
   const auto left =
       std::chrono::ceil<std::chrono::milliseconds>(stop_->deadline - std::chrono::steady_clock::now());
-  tx.exec0("SET LOCAL statement_timeout = " + std::to_string(std::max<std::int64_t>(1, left.count())));
+  // 0 would mean no limit at all.
+  return std::max(left, std::chrono::milliseconds(1));
+}
+
+void Executor::limit(pqxx::transaction_base& tx, const Action& action) const {
+  set_lock_timeout(tx, dialect_, action);
+  if (const auto left = time_left()) tx.exec0("SET LOCAL statement_timeout = " + std::to_string(left->count()));
 }
 
 Executor::Executor(pqxx::connection& connection, const Config& config, const Dialect& dialect, JobsLog& jobs,
@@ -279,20 +284,26 @@ JobOutcome Executor::in_transaction(const Action& action, std::optional<std::int
 }
 
 JobOutcome Executor::detach(const Action& action) {
-  const bool concurrently = action.sql.front().ends_with(" CONCURRENTLY");
-  if (!concurrently) return in_transaction(action);
+  if (!action.outside_transaction) return in_transaction(action);
   {
-    // DETACH ... CONCURRENTLY refuses to run inside a transaction block; it commits by itself.
+    // DETACH ... CONCURRENTLY refuses to run inside a transaction block; it commits by itself,
+    // so its limits are the session's for the one statement. Its wait for older snapshots is
+    // bounded by the run's time left (max_runtime), and the daemon cancels it at shutdown; a
+    // detach stopped there stays pending and the next run finishes it (DETACH ... FINALIZE).
     // Closed before the drop below: libpqxx allows one transaction object per connection.
     pqxx::nontransaction session(connection_);
+    const auto reset = [&] { session.exec("RESET lock_timeout; RESET statement_timeout"); };
     if (action.lock_timeout.count() > 0) {
       session.exec("SET lock_timeout = " + std::to_string(action.lock_timeout.count()));
     }
+    if (const auto left = time_left()) {
+      session.exec("SET statement_timeout = " + std::to_string(left->count()));
+    }
     try {
       session.exec(action.sql.front());
-      session.exec("RESET lock_timeout");
+      reset();
     } catch (...) {
-      session.exec("RESET lock_timeout");
+      reset();
       throw;
     }
   }

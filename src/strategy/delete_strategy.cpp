@@ -63,8 +63,40 @@ void plan_delete(const PlanContext& c, PolicyPlan& plan) {
       return;
     }
   }
+  if (concurrently) {
+    // Until a half-detached partition is finished, PostgreSQL refuses every other concurrent
+    // detach of the table. An expired one is finished below; one that has not expired is not
+    // this policy's to touch, and every action would fail the same way: said once.
+    const auto pending = std::find_if(c.table.partitions.begin(), c.table.partitions.end(),
+                                      [&](const PartitionFacts& p) {
+                                        return p.detach_pending &&
+                                               std::find(c.expired.begin(), c.expired.end(), &p) == c.expired.end();
+                                      });
+    if (pending != c.table.partitions.end() && !c.expired.empty()) {
+      plan.error = "detach_concurrently is not possible on " + c.policy.table.display() + ": its partition " +
+                   pending->name.display() +
+                   " has an unfinished DETACH ... CONCURRENTLY and has not expired; finish it with " +
+                   c.dialect.detach_partition(c.policy.table, pending->name, DetachMode::finalize);
+      return;
+    }
+  }
   plan.actions.reserve(plan.actions.size() + c.expired.size());
+  if (detach) {
+    // An interrupted DETACH ... CONCURRENTLY (cancelled, or its session lost) left these half
+    // detached: finished first, in one transaction with their drop, so the concurrent detaches
+    // after them are not refused.
+    for (const PartitionFacts* partition : c.expired) {
+      if (!partition->detach_pending) continue;
+      Action action =
+          c.partition_action(*partition, ActionKind::detach_partition, keep ? "detach" : "detach_drop");
+      action.reason += "; finishing an interrupted DETACH ... CONCURRENTLY";
+      action.sql = {c.dialect.detach_partition(c.policy.table, partition->name, DetachMode::finalize)};
+      if (!keep) action.sql.push_back(c.dialect.drop_table(partition->name));
+      plan.actions.push_back(std::move(action));
+    }
+  }
   for (const PartitionFacts* partition : c.expired) {
+    if (detach && partition->detach_pending) continue;
     if (!detach) {
       Action action = c.partition_action(*partition, ActionKind::drop_partition, "drop");
       action.sql.push_back(c.dialect.drop_table(partition->name));
@@ -74,7 +106,9 @@ void plan_delete(const PlanContext& c, PolicyPlan& plan) {
     }
     Action action =
         c.partition_action(*partition, ActionKind::detach_partition, keep ? "detach" : "detach_drop");
-    action.sql = {c.dialect.detach_partition(c.policy.table, partition->name, concurrently)};
+    action.sql = {c.dialect.detach_partition(c.policy.table, partition->name,
+                                             concurrently ? DetachMode::concurrently : DetachMode::locking)};
+    action.outside_transaction = concurrently;
     if (!keep) action.sql.push_back(c.dialect.drop_table(partition->name));
     plan.actions.push_back(std::move(action));
   }

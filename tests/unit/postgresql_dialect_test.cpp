@@ -7,6 +7,7 @@
 #include "retentiond/engine/jobs_log.hpp"
 #include "retentiond/engine/plan.hpp"
 
+using retentiond::DetachMode;
 using retentiond::Action;
 using retentiond::JobsLog;
 using retentiond::PostgresqlDialect;
@@ -43,14 +44,17 @@ TEST_CASE("postgresql: drop_table quotes schema and name") {
   CHECK(pg.drop_table({"public", "select"}) == R"(DROP TABLE "public"."select")");
 }
 
-TEST_CASE("postgresql: detach_partition names parent and partition, optionally CONCURRENTLY") {
-  CHECK(pg.detach_partition(metrics, partition, false) ==
+TEST_CASE("postgresql: detach_partition names parent and partition, optionally CONCURRENTLY or FINALIZE") {
+  CHECK(pg.detach_partition(metrics, partition, DetachMode::locking) ==
         R"(ALTER TABLE "public"."metrics" DETACH PARTITION "public"."metrics_p20240101")");
-  CHECK(pg.detach_partition(metrics, partition, true) ==
+  CHECK(pg.detach_partition(metrics, partition, DetachMode::concurrently) ==
         R"(ALTER TABLE "public"."metrics" DETACH PARTITION "public"."metrics_p20240101" CONCURRENTLY)");
-  CHECK(pg.detach_partition(odd_parent, odd_partition, true) ==
+  CHECK(pg.detach_partition(odd_parent, odd_partition, DetachMode::concurrently) ==
         R"(ALTER TABLE "My ""Schema"""."Metrics.Table" DETACH PARTITION "My ""Schema"""."Part ""2024"" Jan")"
         R"( CONCURRENTLY)");
+  CHECK(pg.detach_partition(odd_parent, odd_partition, DetachMode::finalize) ==
+        R"(ALTER TABLE "My ""Schema"""."Metrics.Table" DETACH PARTITION "My ""Schema"""."Part ""2024"" Jan")"
+        R"( FINALIZE)");
 }
 
 TEST_CASE("postgresql: set_tablespace quotes the tablespace") {
@@ -128,7 +132,7 @@ TEST_CASE("postgresql: the jobs_log sql of one statement is that statement") {
 
 TEST_CASE("postgresql: the jobs_log sql joins several statements with a semicolon and a newline") {
   Action action;
-  action.sql = {pg.detach_partition(metrics, partition, false), pg.drop_table(partition)};
+  action.sql = {pg.detach_partition(metrics, partition, DetachMode::locking), pg.drop_table(partition)};
   CHECK(JobsLog::sql_text(action) ==
         "ALTER TABLE \"public\".\"metrics\" DETACH PARTITION \"public\".\"metrics_p20240101\";\n"
         "DROP TABLE \"public\".\"metrics_p20240101\"");

@@ -16,6 +16,10 @@ namespace retentiond {
 /// Everything that differs between databases: how the catalog is read and how each operation
 /// is spelled. A database is one implementation of this interface in its own files (rendering
 /// is pure; catalog reading is the only I/O), listed once in dialect/registry.cpp.
+/// How a partition is detached: under an exclusive lock of the parent, in the two transactions
+/// of `CONCURRENTLY`, or by finishing a concurrent detach that was interrupted (`FINALIZE`).
+enum class DetachMode { locking, concurrently, finalize };
+
 class Dialect {
  public:
   virtual ~Dialect() = default;
@@ -34,7 +38,7 @@ class Dialect {
   /// in one statement, which costs the server markedly less than one statement per partition.
   [[nodiscard]] virtual std::string drop_tables(const std::vector<QualifiedName>& tables) const = 0;
   [[nodiscard]] virtual std::string detach_partition(const QualifiedName& parent, const QualifiedName& partition,
-                                                     bool concurrently) const = 0;
+                                                     DetachMode mode) const = 0;
   [[nodiscard]] virtual std::string set_tablespace(const QualifiedName& partition,
                                                    const std::string& tablespace) const = 0;
   /// One bounded batch of a plain-table delete: `$1` is the cutoff, `$2` the batch size.

@@ -26,7 +26,7 @@ class PostgresqlDialect final : public Dialect {
   [[nodiscard]] std::string drop_table(const QualifiedName& table) const override;
   [[nodiscard]] std::string drop_tables(const std::vector<QualifiedName>& tables) const override;
   [[nodiscard]] std::string detach_partition(const QualifiedName& parent, const QualifiedName& partition,
-                                             bool concurrently) const override;
+                                             DetachMode mode) const override;
   [[nodiscard]] std::string set_tablespace(const QualifiedName& partition, const std::string& tablespace) const override;
   [[nodiscard]] std::string delete_batch(const QualifiedName& table, const std::string& column) const override;
   [[nodiscard]] std::string any_row_before(const QualifiedName& table, const std::string& column,

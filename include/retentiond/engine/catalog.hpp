@@ -27,6 +27,10 @@ struct PartitionFacts {
   std::int64_t estimated_rows = 0;
   bool sub_partitioned = false;  ///< itself partitioned: its rows live in partitions of its own
   bool foreign = false;          ///< a foreign table: its rows live on another server
+  /// An interrupted `DETACH PARTITION ... CONCURRENTLY` left it half detached (PostgreSQL 14+:
+  /// pg_inherits.inhdetachpending): queries of the parent no longer see it, and PostgreSQL
+  /// refuses every other concurrent detach of the table until it is finished with FINALIZE.
+  bool detach_pending = false;
 };
 
 /// How a partitioned table splits its rows (PostgreSQL: pg_partitioned_table.partstrat).

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <exception>
 #include <optional>
@@ -49,6 +50,8 @@ class Executor {
   void record(std::vector<ActionResult>& results, ActionResult result);
   [[nodiscard]] bool stopping() const { return stop_ != nullptr && stop_->requested(); }
   [[nodiscard]] bool timed_out() const { return stop_ != nullptr && stop_->timed_out(); }
+  /// The time left before max_runtime (at least 1 ms), if the run has a limit.
+  [[nodiscard]] std::optional<std::chrono::milliseconds> time_left() const;
   /// lock_timeout, and statement_timeout for the time left before max_runtime, in `tx`.
   void limit(pqxx::transaction_base& tx, const Action& action) const;
   [[nodiscard]] std::string time_is_up() const { return "the run reached max_runtime " + stop_->max_runtime; }

@@ -14,7 +14,7 @@ namespace retentiond {
 
 enum class ActionKind {
   drop_partition,      ///< DROP TABLE partition (batched several per transaction)
-  detach_partition,    ///< ALTER TABLE parent DETACH PARTITION [CONCURRENTLY], optionally then DROP
+  detach_partition,    ///< ALTER TABLE parent DETACH PARTITION [CONCURRENTLY | FINALIZE], optionally then DROP
   set_tablespace,      ///< ALTER TABLE partition SET TABLESPACE target
   delete_rows,         ///< plain table: DELETE in bounded batches, each its own transaction
   snapshot_partition,  ///< COPY to an archive, verify, then DROP
@@ -44,6 +44,9 @@ struct Action {
   /// for the audit and for the partition-at-a-time retry after a failed group.
   std::int64_t transaction = 0;
   std::chrono::milliseconds lock_timeout{0};  ///< 0: database default
+  /// The first statement cannot run in a transaction block (DETACH ... CONCURRENTLY commits by
+  /// itself); the others run after it, in one transaction.
+  bool outside_transaction = false;
 };
 
 /// What an action works on, for people: its partition, or its table for a plain-table delete.
